@@ -1,0 +1,216 @@
+"""Batched forward-mode derivatives of a decoder.
+
+All functions take a *flat batch function* ``f`` that maps latent points of
+shape ``[n, d]`` to flattened outputs of shape ``[n, D]``, acting on each row
+independently (a decoder in evaluation mode). Derivatives are computed with
+``torch.func.jvp`` (forward mode): since ``D >> d``, one Jacobian costs ``d``
+forward passes, whereas reverse mode would cost ``D``. Second derivatives are
+forward-over-forward JVPs; the full Hessian of ``g`` is only built where it
+is asked for (``hessian``), never on the geodesic hot path.
+
+Work is split into chunks of points so that the largest intermediate tensor
+holds at most ``max_elements`` numbers (see :func:`chunk_size_for`).
+"""
+
+import torch
+from torch.func import jvp, vmap
+
+#: Default bound on the number of elements of the largest tensor built by one
+#: chunk (2**24 elements: 128 MiB in float64, 64 MiB in float32).
+DEFAULT_MAX_ELEMENTS = 2**24
+
+
+def chunk_size_for(elements_per_point, max_elements=DEFAULT_MAX_ELEMENTS):
+    """Number of points per chunk so that one chunk stays under a memory bound.
+
+    Parameters
+    ----------
+    elements_per_point : int
+        Number of elements of the largest tensor built for one point.
+    max_elements : int
+        Bound on the number of elements built by one chunk.
+
+    Returns
+    -------
+    chunk_size : int
+        At least 1.
+    """
+    return max(1, int(max_elements) // max(1, int(elements_per_point)))
+
+
+def _chunked(fn, chunk_size, *tensors):
+    """Apply ``fn`` to chunks of rows of ``tensors`` and concatenate."""
+    n_points = tensors[0].shape[0]
+    if chunk_size is None or n_points <= chunk_size:
+        return fn(*tensors)
+    outs = [
+        fn(*(t[start : start + chunk_size] for t in tensors))
+        for start in range(0, n_points, chunk_size)
+    ]
+    if isinstance(outs[0], tuple):
+        return tuple(torch.cat(parts, dim=0) for parts in zip(*outs))
+    return torch.cat(outs, dim=0)
+
+
+def pushforward(f, z, v, chunk_size=None):
+    """Decoded points and pushed-forward tangent vectors, ``(g(z), J(z) v)``.
+
+    Parameters
+    ----------
+    f : callable
+        Flat batch function, ``[n, d] -> [n, D]``.
+    z : torch.Tensor, shape=[n, d]
+        Latent points.
+    v : torch.Tensor, shape=[n, d]
+        Tangent vectors at ``z``.
+    chunk_size : int, optional
+        Points per chunk.
+
+    Returns
+    -------
+    value : torch.Tensor, shape=[n, D]
+    tangent : torch.Tensor, shape=[n, D]
+    """
+    return _chunked(lambda zz, vv: jvp(f, (zz,), (vv,)), chunk_size, z, v)
+
+
+def pushforward_many(f, z, vs, chunk_size=None):
+    """Push forward several tangent vectors per point, ``J(z) v_k``.
+
+    Parameters
+    ----------
+    f : callable
+        Flat batch function, ``[n, d] -> [n, D]``.
+    z : torch.Tensor, shape=[n, d]
+    vs : torch.Tensor, shape=[k, n, d]
+        ``k`` tangent vectors at each point.
+    chunk_size : int, optional
+
+    Returns
+    -------
+    tangents : torch.Tensor, shape=[k, n, D]
+    """
+
+    def one_chunk(zz, vv):
+        return vmap(lambda v: jvp(f, (zz,), (v,))[1])(vv.movedim(1, 0)).movedim(0, 1)
+
+    return _chunked(one_chunk, chunk_size, z, vs.movedim(0, 1)).movedim(1, 0)
+
+
+def jacobian(f, z, chunk_size=None):
+    """Jacobian of the decoder at a batch of points.
+
+    Parameters
+    ----------
+    f : callable
+        Flat batch function, ``[n, d] -> [n, D]``.
+    z : torch.Tensor, shape=[n, d]
+    chunk_size : int, optional
+
+    Returns
+    -------
+    jac : torch.Tensor, shape=[n, D, d]
+        ``jac[n, a, i] = d g_a / d z_i``.
+    """
+    dim = z.shape[-1]
+    basis = torch.eye(dim, dtype=z.dtype, device=z.device)
+
+    def one_chunk(zz):
+        directions = basis[:, None, :].expand(dim, zz.shape[0], dim)
+        cols = vmap(lambda e: jvp(f, (zz,), (e,))[1])(directions)
+        return cols.permute(1, 2, 0)
+
+    return _chunked(one_chunk, chunk_size, z)
+
+
+def value_and_jacobian(f, z, chunk_size=None):
+    """Decoded points and Jacobian in one pass.
+
+    Returns
+    -------
+    value : torch.Tensor, shape=[n, D]
+    jac : torch.Tensor, shape=[n, D, d]
+    """
+    dim = z.shape[-1]
+    basis = torch.eye(dim, dtype=z.dtype, device=z.device)
+
+    def one_chunk(zz):
+        directions = basis[:, None, :].expand(dim, zz.shape[0], dim)
+        values, cols = vmap(lambda e: jvp(f, (zz,), (e,)))(directions)
+        return values[0], cols.permute(1, 2, 0)
+
+    return _chunked(one_chunk, chunk_size, z)
+
+
+def second_derivative(f, z, v, w, chunk_size=None):
+    """Second directional derivative ``d^2 g(z)[v, w]``.
+
+    One forward-over-forward JVP per point; no Hessian tensor is built.
+
+    Parameters
+    ----------
+    f : callable
+        Flat batch function, ``[n, d] -> [n, D]``.
+    z, v, w : torch.Tensor, shape=[n, d]
+    chunk_size : int, optional
+
+    Returns
+    -------
+    value : torch.Tensor, shape=[n, D]
+        ``g(z)``.
+    first : torch.Tensor, shape=[n, D]
+        ``J(z) v``.
+    second : torch.Tensor, shape=[n, D]
+        ``sum_ij d_i d_j g(z) v_i w_j``.
+    """
+
+    def one_chunk(zz, vv, ww):
+        def first_order(x):
+            return jvp(f, (x,), (vv,))
+
+        (value, first), (_, second) = jvp(first_order, (zz,), (ww,))
+        return value, first, second
+
+    return _chunked(one_chunk, chunk_size, z, v, w)
+
+
+def hessian(f, z, chunk_size=None):
+    """Hessian of each decoder output at a batch of points.
+
+    Built from ``d (d + 1) / 2`` forward-over-forward JVPs per point.
+
+    Parameters
+    ----------
+    f : callable
+        Flat batch function, ``[n, d] -> [n, D]``.
+    z : torch.Tensor, shape=[n, d]
+    chunk_size : int, optional
+
+    Returns
+    -------
+    hess : torch.Tensor, shape=[n, D, d, d]
+        ``hess[n, a, i, j] = d^2 g_a / d z_i d z_j``.
+    """
+    dim = z.shape[-1]
+    rows, cols = torch.triu_indices(dim, dim, device=z.device)
+    basis = torch.eye(dim, dtype=z.dtype, device=z.device)
+    n_pairs = rows.shape[0]
+
+    def one_chunk(zz):
+        n_points = zz.shape[0]
+        dir_v = basis[rows][:, None, :].expand(n_pairs, n_points, dim)
+        dir_w = basis[cols][:, None, :].expand(n_pairs, n_points, dim)
+
+        def pair(v, w):
+            def first_order(x):
+                return jvp(f, (x,), (v,))[1]
+
+            return jvp(first_order, (zz,), (w,))[1]
+
+        upper = vmap(pair)(dir_v, dir_w)
+        hess = upper.new_zeros((n_points, upper.shape[-1], dim, dim))
+        hess[:, :, rows, cols] = upper.permute(1, 2, 0)
+        hess[:, :, cols, rows] = upper.permute(1, 2, 0)
+        return hess
+
+    return _chunked(one_chunk, chunk_size, z)

@@ -1,0 +1,174 @@
+"""Decoders with known geometry, and the reference MLP decoders.
+
+The analytic charts give manifolds whose metric, geodesics, transport and
+curvature are known in closed form (see ``design.md`` section 6); the test
+suite checks the library against them, and users can do the same.
+
+All modules act row-wise on batches ``[n, d] -> [n, D]`` and compute in the
+dtype and on the device of their input (they have no parameters), except the
+MLPs and :class:`LinearDecoder`, which hold weights.
+"""
+
+import torch
+from torch import nn
+
+from geomstats_gen._checks import as_tensor
+
+ACTIVATIONS = {
+    "tanh": nn.Tanh,
+    "elu": nn.ELU,
+    "softplus": nn.Softplus,
+    "silu": nn.SiLU,
+    "sigmoid": nn.Sigmoid,
+    "relu": nn.ReLU,
+}
+
+
+class LinearDecoder(nn.Module):
+    """Affine decoder ``g(z) = A z + c``: a flat manifold.
+
+    Pullback metric ``G = A^T A``, zero Christoffel symbols and curvature,
+    straight geodesics, ``d(z0, z1) = ||A (z1 - z0)||``.
+
+    Parameters
+    ----------
+    matrix : array-like, shape=[D, d]
+        The matrix ``A``; needs full column rank for an immersion.
+    offset : array-like, shape=[D], optional
+        The offset ``c``. Default: zero.
+    """
+
+    def __init__(self, matrix, offset=None):
+        super().__init__()
+        matrix = as_tensor(matrix, "matrix")
+        if matrix.ndim != 2:
+            raise ValueError(
+                f"`matrix` must have shape [D, d], got {tuple(matrix.shape)}."
+            )
+        if offset is None:
+            offset = matrix.new_zeros(matrix.shape[0])
+        offset = as_tensor(offset, "offset").to(matrix.dtype)
+        if offset.shape != matrix.shape[:1]:
+            raise ValueError(
+                f"`offset` must have shape [{matrix.shape[0]}], got "
+                f"{tuple(offset.shape)}."
+            )
+        self.register_buffer("matrix", matrix.clone())
+        self.register_buffer("offset", offset.clone())
+
+    def forward(self, z):
+        """Map ``[n, d]`` latent points to ``[n, D]``."""
+        return z @ self.matrix.T + self.offset
+
+
+class SphereChart(nn.Module):
+    """Spherical coordinates on the sphere of radius ``r`` in R^3.
+
+    ``g(theta, phi) = r (sin theta cos phi, sin theta sin phi, cos theta)``.
+    Metric ``diag(r^2, r^2 sin^2 theta)``, sectional curvature ``1 / r^2``,
+    distance ``r arccos(<g(p), g(q)> / r^2)``. An immersion for
+    ``0 < theta < pi``.
+
+    Parameters
+    ----------
+    radius : float
+        Radius ``r`` of the sphere.
+    """
+
+    def __init__(self, radius=1.0):
+        super().__init__()
+        self.radius = float(radius)
+
+    def forward(self, z):
+        """Map ``[n, 2]`` points ``(theta, phi)`` to ``[n, 3]``."""
+        theta, phi = z[..., 0], z[..., 1]
+        sin_t = torch.sin(theta)
+        return self.radius * torch.stack(
+            [sin_t * torch.cos(phi), sin_t * torch.sin(phi), torch.cos(theta)], dim=-1
+        )
+
+
+class TorusChart(nn.Module):
+    """Angle coordinates on a torus of revolution in R^3.
+
+    ``g(u, v) = ((R + r cos v) cos u, (R + r cos v) sin u, r sin v)``.
+    Metric ``diag((R + r cos v)^2, r^2)``, Gaussian curvature
+    ``cos v / (r (R + r cos v))``.
+
+    Parameters
+    ----------
+    major_radius : float
+        ``R``, distance from the centre of the tube to the axis.
+    minor_radius : float
+        ``r``, radius of the tube; ``r < R``.
+    """
+
+    def __init__(self, major_radius=2.0, minor_radius=1.0):
+        super().__init__()
+        self.major_radius = float(major_radius)
+        self.minor_radius = float(minor_radius)
+
+    def forward(self, z):
+        """Map ``[n, 2]`` points ``(u, v)`` to ``[n, 3]``."""
+        u, v = z[..., 0], z[..., 1]
+        ring = self.major_radius + self.minor_radius * torch.cos(v)
+        return torch.stack(
+            [ring * torch.cos(u), ring * torch.sin(u), self.minor_radius * torch.sin(v)],
+            dim=-1,
+        )
+
+
+def make_mlp(layer_sizes, activation="tanh", seed=0, dtype=torch.float32, device=None):
+    """A multilayer perceptron decoder with a linear output layer.
+
+    ``make_mlp([2, 64, 256, 784])`` is the reference decoder of the
+    benchmarks (``2->64->256->784`` tanh, seed 0).
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        ``[d, hidden_1, ..., D]``, at least two sizes.
+    activation : str
+        One of ``"tanh"``, ``"elu"``, ``"softplus"``, ``"silu"``,
+        ``"sigmoid"``, ``"relu"``. Prefer a smooth one: a ReLU network with a
+        linear output is piecewise linear and has zero curvature almost
+        everywhere.
+    seed : int
+        Seed of the weight initialisation (a private generator; the global
+        random state is left untouched).
+    dtype : torch.dtype
+        Dtype of the weights.
+    device : torch.device or str, optional
+        Device of the weights.
+
+    Returns
+    -------
+    decoder : torch.nn.Sequential
+    """
+    sizes = [int(s) for s in layer_sizes]
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ValueError(
+            f"`layer_sizes` must hold at least two positive sizes, got {layer_sizes!r}."
+        )
+    if activation not in ACTIVATIONS:
+        raise ValueError(
+            f"`activation` must be one of {sorted(ACTIVATIONS)}, got {activation!r}."
+        )
+    generator = torch.Generator().manual_seed(int(seed))
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        linear = nn.Linear(n_in, n_out, dtype=dtype)
+        bound = 1.0 / n_in**0.5
+        with torch.no_grad():
+            linear.weight.copy_(
+                (torch.rand(n_out, n_in, generator=generator, dtype=torch.float64) * 2 - 1)
+                * bound
+            )
+            linear.bias.copy_(
+                (torch.rand(n_out, generator=generator, dtype=torch.float64) * 2 - 1)
+                * bound
+            )
+        layers.append(linear)
+        if i < len(sizes) - 2:
+            layers.append(ACTIVATIONS[activation]())
+    return nn.Sequential(*layers).to(device=device).eval()

@@ -1,0 +1,264 @@
+"""The pullback metric of a decoder, computed with forward-mode autodiff."""
+
+import torch
+from geomstats.geometry.pullback_metric import PullbackMetric
+
+from geomstats_gen import autodiff
+from geomstats_gen._checks import as_tensor, check_finite
+from geomstats_gen._linalg import (
+    inverse_metric_from_jacobian,
+    metric_from_jacobian,
+    pullback_solve,
+)
+
+
+class DecoderPullbackMetric(PullbackMetric):
+    r"""Pullback of the Euclidean metric by a decoder, :math:`G = J^T J`.
+
+    A drop-in replacement for Geomstats' ``PullbackMetric`` on a
+    :class:`~geomstats_gen.GeneratedManifold`: the same methods and shapes,
+    computed with batched ``torch.func`` forward-mode derivatives instead of
+    per-output Hessians. Inner products and norms use one JVP per vector and
+    never form :math:`G`; the geodesic equation uses the Jacobian and one
+    forward-over-forward JVP, :math:`\ddot z = -G^{-1} J^T\, d^2g[\dot z, \dot z]`.
+
+    Every method accepts leading batch dimensions that broadcast together,
+    and returns results in the dtype (promoted over the arguments) and on
+    the device of its first argument.
+
+    Parameters
+    ----------
+    space : GeneratedManifold
+        The latent space.
+    signature : tuple, optional
+        Passed to Geomstats.
+    """
+
+    def __init__(self, space, signature=None):
+        if not hasattr(space, "flat_decoder"):
+            raise TypeError(
+                "`space` must be a geomstats_gen.GeneratedManifold, got "
+                f"{type(space).__name__}."
+            )
+        super().__init__(space, signature=signature)
+
+    # ------------------------------------------------------------------
+    # Metric tensor
+    # ------------------------------------------------------------------
+    def metric_matrix(self, base_point=None):
+        """Metric matrix ``G = J^T J`` at base points.
+
+        Parameters
+        ----------
+        base_point : array-like, shape=[..., d]
+
+        Returns
+        -------
+        mat : torch.Tensor, shape=[..., d, d]
+        """
+        space = self._space
+        (z,), batch, like = space.prepare(base_point=_required(base_point))
+        with space.grad_mode(base_point):
+            mat = metric_from_jacobian(space.work_jacobian(z))
+        return space.finish(mat, batch, like)
+
+    def cometric_matrix(self, base_point=None):
+        """Inverse metric matrix ``G^{-1}`` at base points.
+
+        Computed from a thin QR factorisation of ``J`` (``G^{-1} = R^{-1}
+        R^{-T}``), which is more accurate than inverting ``G``.
+
+        Parameters
+        ----------
+        base_point : array-like, shape=[..., d]
+
+        Returns
+        -------
+        cometric : torch.Tensor, shape=[..., d, d]
+        """
+        space = self._space
+        (z,), batch, like = space.prepare(base_point=_required(base_point))
+        with space.grad_mode(base_point):
+            cometric = inverse_metric_from_jacobian(space.work_jacobian(z))
+        return space.finish(cometric, batch, like)
+
+    def inner_product_derivative_matrix(self, base_point=None):
+        r"""Derivatives of the metric matrix, :math:`\partial_k g_{ij}`.
+
+        :math:`\partial_k g_{ij} = \langle \partial_k\partial_i g, \partial_j
+        g\rangle + \langle \partial_i g, \partial_k\partial_j g\rangle`.
+
+        Parameters
+        ----------
+        base_point : array-like, shape=[..., d]
+
+        Returns
+        -------
+        metric_derivative : torch.Tensor, shape=[..., d, d, d]
+            The derivation index ``k`` is last.
+        """
+        space = self._space
+        (z,), batch, like = space.prepare(base_point=_required(base_point))
+        with space.grad_mode(base_point):
+            jac = space.work_jacobian(z)
+            hess = space.work_hessian(z)
+            term = torch.einsum("naki,naj->nijk", hess, jac)
+            deriv = term + term.transpose(1, 2)
+        return space.finish(deriv, batch, like)
+
+    # ------------------------------------------------------------------
+    # Inner products through JVPs
+    # ------------------------------------------------------------------
+    def _pushforwards(self, base_point, **vectors):
+        """Push tangent vectors forward; returns flat ``[k, n, D]``."""
+        space = self._space
+        flat, batch, like = space.prepare(base_point=base_point, **vectors)
+        z, vecs = flat[0], torch.stack(flat[1:])
+        pushed = autodiff.pushforward_many(
+            space.flat_decoder,
+            z,
+            vecs,
+            chunk_size=space._chunk(space.embedding_dim * len(vectors)),
+        )
+        return pushed, batch, like
+
+    def inner_product(self, tangent_vec_a, tangent_vec_b, base_point=None):
+        """Inner product ``<J a, J b>`` of tangent vectors, one JVP each.
+
+        Parameters
+        ----------
+        tangent_vec_a : array-like, shape=[..., d]
+        tangent_vec_b : array-like, shape=[..., d]
+        base_point : array-like, shape=[..., d]
+
+        Returns
+        -------
+        inner_product : torch.Tensor, shape=[...]
+        """
+        with self._space.grad_mode(tangent_vec_a, tangent_vec_b, base_point):
+            pushed, batch, like = self._pushforwards(
+                _required(base_point),
+                tangent_vec_a=tangent_vec_a,
+                tangent_vec_b=tangent_vec_b,
+            )
+            inner = (pushed[0] * pushed[1]).sum(-1)
+        return self._space.finish(inner, batch, like)
+
+    def squared_norm(self, vector, base_point=None):
+        """Squared norm ``||J v||^2`` of tangent vectors, one JVP each.
+
+        Parameters
+        ----------
+        vector : array-like, shape=[..., d]
+        base_point : array-like, shape=[..., d]
+
+        Returns
+        -------
+        sq_norm : torch.Tensor, shape=[...]
+        """
+        with self._space.grad_mode(vector, base_point):
+            pushed, batch, like = self._pushforwards(_required(base_point), vector=vector)
+            sq_norm = (pushed[0] ** 2).sum(-1)
+        return self._space.finish(sq_norm, batch, like)
+
+    def norm(self, vector, base_point=None):
+        """Norm ``||J v||`` of tangent vectors, one JVP each.
+
+        Parameters
+        ----------
+        vector : array-like, shape=[..., d]
+        base_point : array-like, shape=[..., d]
+
+        Returns
+        -------
+        norm : torch.Tensor, shape=[...]
+        """
+        with self._space.grad_mode(vector, base_point):
+            pushed, batch, like = self._pushforwards(_required(base_point), vector=vector)
+            norm = torch.linalg.vector_norm(pushed[0], dim=-1)
+        return self._space.finish(norm, batch, like)
+
+    # ------------------------------------------------------------------
+    # Connection
+    # ------------------------------------------------------------------
+    def christoffels(self, base_point=None):
+        r"""Christoffel symbols :math:`\Gamma^k_{ij} = [G^{-1} J^T \partial_i\partial_j g]_k`.
+
+        Parameters
+        ----------
+        base_point : array-like, shape=[..., d]
+
+        Returns
+        -------
+        christoffels : torch.Tensor, shape=[..., d, d, d]
+            The contravariant index ``k`` is first (Geomstats' convention).
+        """
+        space = self._space
+        dim = space.latent_dim
+        (z,), batch, like = space.prepare(base_point=_required(base_point))
+        with space.grad_mode(base_point):
+            jac = space.work_jacobian(z)
+            hess = space.work_hessian(z)
+            gamma = pullback_solve(jac, hess.reshape(*hess.shape[:2], dim * dim))
+            gamma = gamma.reshape(-1, dim, dim, dim)
+        return space.finish(gamma, batch, like)
+
+    def geodesic_equation(self, state):
+        r"""Right-hand side of the geodesic ODE as a first-order system.
+
+        :math:`(\dot z, \ddot z)` with
+        :math:`\ddot z = -G^{-1} J^T\, d^2 g(z)[\dot z, \dot z]`: one
+        Jacobian (``d`` JVPs) and one forward-over-forward JVP per point.
+
+        Parameters
+        ----------
+        state : array-like, shape=[..., 2, d]
+            Positions ``state[..., 0, :]`` and velocities ``state[..., 1, :]``.
+
+        Returns
+        -------
+        derivative : torch.Tensor, shape=[..., 2, d]
+            Velocities and accelerations.
+        """
+        space = self._space
+        state = as_tensor(state, "state")
+        if state.ndim < 2 or state.shape[-2:] != (2, space.latent_dim):
+            raise ValueError(
+                f"`state` must have shape [..., 2, {space.latent_dim}] (positions "
+                f"and velocities), got {tuple(state.shape)}."
+            )
+        check_finite(state, "state")
+        with space.grad_mode(state):
+            position, velocity = state[..., 0, :], state[..., 1, :]
+            (z, v), batch, like = space.prepare(position=position, velocity=velocity)
+            acceleration = geodesic_acceleration(space, z, v)
+            out = torch.stack([v, acceleration], dim=-2)
+        return space.finish(out, batch, like)
+
+
+def geodesic_acceleration(space, z, v):
+    r"""Geodesic acceleration :math:`-G^{-1} J^T d^2g[v, v]` at flat points.
+
+    Parameters
+    ----------
+    space : GeneratedManifold
+    z, v : torch.Tensor, shape=[n, d]
+        Positions and velocities in the working dtype and device.
+
+    Returns
+    -------
+    acceleration : torch.Tensor, shape=[n, d]
+    """
+    jac = space.work_jacobian(z)
+    _, _, second = autodiff.second_derivative(
+        space.flat_decoder, z, v, v, chunk_size=space._chunk(space.embedding_dim * 3)
+    )
+    return -pullback_solve(jac, second)
+
+
+def _required(base_point):
+    if base_point is None:
+        raise ValueError(
+            "`base_point` is required: the pullback metric depends on the point."
+        )
+    return base_point

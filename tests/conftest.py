@@ -1,0 +1,44 @@
+"""Shared fixtures: decoders whose geometry is known in closed form."""
+
+import geomstats_gen  # noqa: F401  (selects the pytorch backend first)
+import pytest
+import torch
+
+from geomstats_gen import GeneratedManifold, LinearDecoder, SphereChart, TorusChart, make_mlp
+
+F64 = torch.float64
+
+
+@pytest.fixture
+def linear_matrix():
+    gen = torch.Generator().manual_seed(3)
+    return torch.randn(5, 3, generator=gen, dtype=F64)
+
+
+@pytest.fixture
+def linear_space(linear_matrix):
+    offset = torch.linspace(-1.0, 1.0, 5, dtype=F64)
+    return GeneratedManifold(LinearDecoder(linear_matrix, offset), 3)
+
+
+@pytest.fixture
+def sphere_space():
+    return GeneratedManifold(SphereChart(radius=2.0), 2)
+
+
+@pytest.fixture
+def torus_space():
+    return GeneratedManifold(TorusChart(2.0, 1.0), 2)
+
+
+@pytest.fixture
+def mlp_space():
+    return GeneratedManifold(make_mlp([2, 16, 32, 12], dtype=F64, seed=1), 2)
+
+
+def sphere_points(n, seed=0):
+    """Latent points (theta, phi) away from the chart's poles."""
+    gen = torch.Generator().manual_seed(seed)
+    theta = 0.4 + 2.3 * torch.rand(n, generator=gen, dtype=F64)
+    phi = -2.5 + 5.0 * torch.rand(n, generator=gen, dtype=F64)
+    return torch.stack([theta, phi], dim=-1)
