@@ -1,11 +1,34 @@
 """Small batched linear algebra on decoder Jacobians.
 
-Solves with the metric ``G = J^T J`` go through a thin QR factorisation of
-``J`` rather than through ``G`` itself, so their accuracy degrades with the
-condition number of ``J``, not with its square.
+Solves with the metric ``G = J^T J`` use a Cholesky factorisation of ``G``
+formed in float64 (whatever the decoder's dtype), so a float32 decoder does
+not lose the accuracy that squaring the condition number of ``J`` would
+cost. (A thin QR of ``J`` would avoid the squaring, but torch's batched QR
+has a fixed cost of several milliseconds per call on CPU, which dominates
+the geodesic integrators.) Where ``G`` is singular, a pseudo-inverse is used.
 """
 
 import torch
+
+_LOW_PRECISION = (torch.float16, torch.bfloat16, torch.float32)
+
+
+def _solve_dtype(dtype):
+    return torch.float64 if dtype in _LOW_PRECISION else dtype
+
+
+def _gram(jac):
+    jac = jac.to(_solve_dtype(jac.dtype))
+    return jac, jac.transpose(-1, -2) @ jac
+
+
+def _cholesky_solve(gram, rhs):
+    factor, info = torch.linalg.cholesky_ex(gram)
+    out = torch.cholesky_solve(rhs, factor)
+    bad = info != 0
+    if bool(bad.any()):
+        out = torch.where(bad[..., None, None], torch.linalg.pinv(gram, hermitian=True) @ rhs, out)
+    return out
 
 
 def pullback_solve(jac, rhs):
@@ -14,20 +37,22 @@ def pullback_solve(jac, rhs):
     Parameters
     ----------
     jac : torch.Tensor, shape=[n, D, d]
-        Jacobians ``J`` (full column rank).
+        Jacobians ``J``.
     rhs : torch.Tensor, shape=[n, D] or [n, D, k]
         Ambient vectors.
 
     Returns
     -------
     coords : torch.Tensor, shape=[n, d] or [n, d, k]
-        The minimisers of ``||J y - rhs||``, that is ``G^{-1} J^T rhs``.
+        The minimisers of ``||J y - rhs||``, that is ``G^{-1} J^T rhs``, in
+        the dtype of ``jac``.
     """
     vector = rhs.ndim == jac.ndim - 1
     if vector:
         rhs = rhs.unsqueeze(-1)
-    q, r = torch.linalg.qr(jac, mode="reduced")
-    coords = torch.linalg.solve_triangular(r, q.transpose(-1, -2) @ rhs, upper=True)
+    jac_w, gram = _gram(jac)
+    coords = _cholesky_solve(gram, jac_w.transpose(-1, -2) @ rhs.to(jac_w.dtype))
+    coords = coords.to(jac.dtype)
     return coords.squeeze(-1) if vector else coords
 
 
@@ -46,7 +71,7 @@ def metric_from_jacobian(jac):
 
 
 def inverse_metric_from_jacobian(jac):
-    """Cometric matrix ``G^{-1} = R^{-1} R^{-T}`` from a thin QR of ``J``.
+    """Cometric matrix ``G^{-1}``.
 
     Parameters
     ----------
@@ -56,7 +81,6 @@ def inverse_metric_from_jacobian(jac):
     -------
     cometric : torch.Tensor, shape=[n, d, d]
     """
-    r = torch.linalg.qr(jac, mode="r")[1]
-    eye = torch.eye(r.shape[-1], dtype=r.dtype, device=r.device).expand_as(r)
-    r_inv = torch.linalg.solve_triangular(r, eye, upper=True)
-    return r_inv @ r_inv.transpose(-1, -2)
+    _, gram = _gram(jac)
+    eye = torch.eye(gram.shape[-1], dtype=gram.dtype, device=gram.device).expand_as(gram)
+    return _cholesky_solve(gram, eye).to(jac.dtype)

@@ -13,7 +13,7 @@ holds at most ``max_elements`` numbers (see :func:`chunk_size_for`).
 """
 
 import torch
-from torch.func import jvp, vmap
+from torch.func import grad, jvp, vmap
 
 #: Default bound on the number of elements of the largest tensor built by one
 #: chunk (2**24 elements: 128 MiB in float64, 64 MiB in float32).
@@ -39,7 +39,11 @@ def chunk_size_for(elements_per_point, max_elements=DEFAULT_MAX_ELEMENTS):
 
 
 def _chunked(fn, chunk_size, *tensors):
-    """Apply ``fn`` to chunks of rows of ``tensors`` and concatenate."""
+    """Apply ``fn`` to chunks of rows of ``tensors`` and concatenate.
+
+    Inputs are made contiguous: forward-mode AD refuses expanded tensors.
+    """
+    tensors = tuple(t.contiguous() for t in tensors)
     n_points = tensors[0].shape[0]
     if chunk_size is None or n_points <= chunk_size:
         return fn(*tensors)
@@ -172,6 +176,38 @@ def second_derivative(f, z, v, w, chunk_size=None):
         return value, first, second
 
     return _chunked(one_chunk, chunk_size, z, v, w)
+
+
+def weighted_hessian(f, z, weights, chunk_size=None):
+    """Hessian of ``z -> <weights, g(z)>`` at each point, forward over reverse.
+
+    ``sum_a w_a d^2 g_a / dz_j dz_k``: one reverse pass for the gradient
+    ``J^T w`` and ``d`` JVPs through it; the Hessian of ``g`` is never built.
+
+    Parameters
+    ----------
+    f : callable
+        Flat batch function, ``[n, d] -> [n, D]``.
+    z : torch.Tensor, shape=[n, d]
+    weights : torch.Tensor, shape=[n, D]
+    chunk_size : int, optional
+
+    Returns
+    -------
+    hess : torch.Tensor, shape=[n, d, d]
+    """
+    dim = z.shape[-1]
+    basis = torch.eye(dim, dtype=z.dtype, device=z.device)
+
+    def one_chunk(zz, ww):
+        def gradient(x):
+            return grad(lambda y: (f(y) * ww).sum())(x)
+
+        directions = basis[:, None, :].expand(dim, zz.shape[0], dim)
+        cols = vmap(lambda e: jvp(gradient, (zz,), (e,))[1])(directions)
+        return cols.permute(1, 2, 0)
+
+    return _chunked(one_chunk, chunk_size, z, weights)
 
 
 def hessian(f, z, chunk_size=None):

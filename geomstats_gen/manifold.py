@@ -180,13 +180,13 @@ class GeneratedManifold(ImmersedSet):
             dtype = torch.promote_types(dtype, tensor.dtype)
         like = first.new_empty((), dtype=dtype)
         expanded, batch_shape = broadcast_batch(tensors, self.latent_dim)
-        flat = [self.to_work(t.reshape(-1, self.latent_dim)) for t in expanded]
+        flat = [self.to_work(t.reshape(-1, self.latent_dim)).contiguous() for t in expanded]
         return flat, tuple(batch_shape), like
 
     @staticmethod
     def finish(tensor, batch_shape, like):
         """Reshape a flat result to the batch shape and the caller's dtype."""
-        return result_like(tensor.reshape(*batch_shape, *tensor.shape[1:]), like)
+        return result_like(tensor.reshape(tuple(batch_shape) + tuple(tensor.shape[1:])), like)
 
     @staticmethod
     def grad_mode(*tensors):

@@ -4,7 +4,8 @@ import torch
 from geomstats.geometry.pullback_metric import PullbackMetric
 
 from geomstats_gen import autodiff
-from geomstats_gen._checks import as_tensor, check_finite
+from geomstats_gen._checks import as_points, as_tensor, check_finite
+from geomstats_gen.geodesics import DiscreteEnergyLogSolver, GeodesicODEExpSolver
 from geomstats_gen._linalg import (
     inverse_metric_from_jacobian,
     metric_from_jacobian,
@@ -32,15 +33,68 @@ class DecoderPullbackMetric(PullbackMetric):
         The latent space.
     signature : tuple, optional
         Passed to Geomstats.
+    n_nodes : int
+        Segments of the coarse discrete geodesic of the log map (see
+        :class:`~geomstats_gen.geodesics.DiscreteEnergyLogSolver`).
+    tol : float, optional
+        Relative tolerance of the log map's solver; default depends on the
+        decoder's dtype (``1e-10`` for float64, ``2e-5`` for float32).
+    max_iter : int
+        Iteration cap of the log map's solver (per refinement level).
+    extrapolate : bool
+        Richardson extrapolation of the log map from ``n_nodes`` and
+        ``2 n_nodes`` segments.
+    n_steps : int
+        Steps of the exp map's fixed-step integrators, and cap on the steps
+        of the adaptive one
+        (:class:`~geomstats_gen.geodesics.GeodesicODEExpSolver`).
+    exp_method : {"dopri5", "rk4", "projection"}
+        Integrator of the exp map: adaptive Dormand-Prince (default),
+        classical Runge-Kutta, or Shao et al.'s projection scheme.
+
+    The solvers are the attributes ``log_solver`` and ``exp_solver``; their
+    settings can be changed after construction, e.g.
+    ``space.metric.log_solver.n_nodes = 32``.
     """
 
-    def __init__(self, space, signature=None):
+    def __init__(
+        self,
+        space,
+        signature=None,
+        n_nodes=16,
+        tol=None,
+        max_iter=50,
+        extrapolate=True,
+        n_steps=100,
+        exp_method="dopri5",
+    ):
         if not hasattr(space, "flat_decoder"):
             raise TypeError(
                 "`space` must be a geomstats_gen.GeneratedManifold, got "
                 f"{type(space).__name__}."
             )
+        self._solver_options = dict(
+            n_nodes=n_nodes,
+            tol=tol,
+            max_iter=max_iter,
+            extrapolate=extrapolate,
+            n_steps=n_steps,
+            exp_method=exp_method,
+        )
         super().__init__(space, signature=signature)
+
+    def _instantiate_solvers(self):
+        opts = self._solver_options
+        self.log_solver = DiscreteEnergyLogSolver(
+            self._space,
+            n_nodes=opts["n_nodes"],
+            tol=opts["tol"],
+            max_iter=opts["max_iter"],
+            extrapolate=opts["extrapolate"],
+        )
+        self.exp_solver = GeodesicODEExpSolver(
+            self._space, n_steps=opts["n_steps"], method=opts["exp_method"]
+        )
 
     # ------------------------------------------------------------------
     # Metric tensor
@@ -65,8 +119,7 @@ class DecoderPullbackMetric(PullbackMetric):
     def cometric_matrix(self, base_point=None):
         """Inverse metric matrix ``G^{-1}`` at base points.
 
-        Computed from a thin QR factorisation of ``J`` (``G^{-1} = R^{-1}
-        R^{-T}``), which is more accurate than inverting ``G``.
+        Computed from a Cholesky factorisation of ``G`` formed in float64.
 
         Parameters
         ----------
@@ -234,6 +287,108 @@ class DecoderPullbackMetric(PullbackMetric):
             acceleration = geodesic_acceleration(space, z, v)
             out = torch.stack([v, acceleration], dim=-2)
         return space.finish(out, batch, like)
+
+    # ------------------------------------------------------------------
+    # Distances
+    # ------------------------------------------------------------------
+    def connecting_geodesic(self, point, base_point, warn=True):
+        """Solve for the geodesics from ``base_point`` to ``point``, with diagnostics.
+
+        Parameters
+        ----------
+        point : array-like, shape=[..., d]
+        base_point : array-like, shape=[..., d]
+        warn : bool
+            Warn (:class:`~geomstats_gen.geodesics.ConvergenceWarning`) when
+            some solves do not converge.
+
+        Returns
+        -------
+        result : GeodesicResult
+            ``path``, ``log``, ``length``, ``energy``, ``iterations``,
+            ``converged``.
+        """
+        return self.log_solver.solve(point, base_point, warn=warn)
+
+    def squared_dist(self, point_a, point_b):
+        """Squared geodesic distance.
+
+        Parameters
+        ----------
+        point_a : array-like, shape=[..., d]
+        point_b : array-like, shape=[..., d]
+
+        Returns
+        -------
+        sq_dist : torch.Tensor, shape=[...]
+        """
+        return self.dist(point_a, point_b) ** 2
+
+    def dist(self, point_a, point_b):
+        """Geodesic distance, the (extrapolated) length of the connecting geodesic.
+
+        Parameters
+        ----------
+        point_a : array-like, shape=[..., d]
+        point_b : array-like, shape=[..., d]
+
+        Returns
+        -------
+        dist : torch.Tensor, shape=[...]
+        """
+        return self.log_solver.solve(point_b, point_a).length
+
+    def dist_pairwise(self, points, n_jobs=1, **joblib_kwargs):
+        """Pairwise geodesic distances, all pairs solved in batches.
+
+        Parameters
+        ----------
+        points : array-like, shape=[n_samples, d]
+        n_jobs, **joblib_kwargs
+            Ignored; kept for Geomstats' signature (the solve is batched).
+
+        Returns
+        -------
+        dist : torch.Tensor, shape=[n_samples, n_samples]
+            Symmetric, zero diagonal.
+        """
+        points = as_points(points, "points", self._space.latent_dim)
+        if points.ndim != 2:
+            raise ValueError(
+                f"`points` must have shape [n_samples, {self._space.latent_dim}], "
+                f"got {tuple(points.shape)}."
+            )
+        n_samples = points.shape[0]
+        rows, cols = torch.triu_indices(n_samples, n_samples, offset=1, device=points.device)
+        out = points.new_zeros((n_samples, n_samples))
+        if rows.numel():
+            upper = self.dist(points[rows], points[cols])
+            out[rows, cols] = upper
+            out[cols, rows] = upper
+        return out
+
+    def closest_neighbor_index(self, point, neighbors):
+        """Index of the closest neighbour of each point.
+
+        Parameters
+        ----------
+        point : array-like, shape=[..., d]
+        neighbors : array-like, shape=[n_neighbors, d]
+
+        Returns
+        -------
+        index : torch.Tensor of int64, shape=[...]
+        """
+        dim = self._space.latent_dim
+        point = as_points(point, "point", dim)
+        neighbors = as_points(neighbors, "neighbors", dim)
+        if neighbors.ndim != 2 or neighbors.shape[0] == 0:
+            raise ValueError(
+                f"`neighbors` must have shape [n_neighbors, {dim}] with "
+                f"n_neighbors >= 1, got {tuple(neighbors.shape)}."
+            )
+        dists = self.dist(point[..., None, :], neighbors)
+        return torch.argmin(dists, dim=-1)
 
 
 def geodesic_acceleration(space, z, v):

@@ -37,8 +37,9 @@ def mlp_space():
 
 
 def sphere_points(n, seed=0):
-    """Latent points (theta, phi) away from the chart's poles."""
+    """Latent points (theta, phi) in a part of the chart where shortest
+    geodesics stay away from the poles and the seam at phi = +-pi."""
     gen = torch.Generator().manual_seed(seed)
-    theta = 0.4 + 2.3 * torch.rand(n, generator=gen, dtype=F64)
-    phi = -2.5 + 5.0 * torch.rand(n, generator=gen, dtype=F64)
+    theta = 0.7 + 1.7 * torch.rand(n, generator=gen, dtype=F64)
+    phi = -1.2 + 2.4 * torch.rand(n, generator=gen, dtype=F64)
     return torch.stack([theta, phi], dim=-1)
