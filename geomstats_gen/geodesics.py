@@ -355,6 +355,17 @@ class DiscreteEnergyLogSolver(LogSolver):
         iterations = torch.zeros(n_pairs, dtype=torch.int64, device=z_start.device)
         converged = torch.ones(n_pairs, dtype=torch.bool, device=z_start.device)
 
+        if todo.numel() == 0:
+            zeros = z_start.new_zeros(n_pairs)
+            return GeodesicResult(
+                path=nodes[:, :1].expand(n_pairs, 2 * n_nodes + 1 if self.extrapolate else n_nodes + 1, dim).clone(),
+                log=torch.zeros_like(z_start),
+                length=zeros,
+                chord_length=zeros.clone(),
+                energy=zeros.clone(),
+                iterations=iterations,
+                converged=converged,
+            )
         coarse, its, conv = minimize_path_energy(space, nodes[todo], tol, self.max_iter)
         iterations[todo] += its
         converged[todo] &= conv
@@ -469,23 +480,30 @@ class GeodesicODEExpSolver(ExpSolver):
         rescaled to the norm of ``J_k v_k`` (first order, no second
         derivatives), with ``n_steps`` steps.
     n_steps : int
-        Steps of the fixed-step methods; cap on accepted steps of
-        ``"dopri5"`` (a :class:`ConvergenceWarning` is emitted when reached).
+        Steps of the fixed-step methods ``"rk4"`` and ``"projection"``.
     rtol, atol : float, optional
-        Tolerances of ``"dopri5"``. Default: ``1e-11`` and ``1e-12`` for
-        float64 decoders, ``1e-6`` and ``1e-7`` for float32 ones.
+        Local error tolerances of ``"dopri5"``. Default: ``1e-10`` and
+        ``1e-11`` for float64 decoders, ``1e-6`` and ``1e-7`` for float32
+        ones.
+    max_steps : int
+        Cap on the accepted steps of ``"dopri5"``; a
+        :class:`ConvergenceWarning` is emitted when it is reached.
     """
 
-    def __init__(self, space, n_steps=100, method="dopri5", rtol=None, atol=None):
+    def __init__(
+        self, space, n_steps=100, method="dopri5", rtol=None, atol=None, max_steps=1000
+    ):
         super().__init__(solves_ivp=True)
         self._space = space
         self.n_steps = n_steps
         self.method = method
         self.rtol = rtol
         self.atol = atol
+        self.max_steps = max_steps
 
     def _check_settings(self):
         check_positive_int(self.n_steps, "n_steps")
+        check_positive_int(self.max_steps, "max_steps")
         if self.method not in ("dopri5", "rk4", "projection"):
             raise ValueError(
                 "`method` must be 'dopri5', 'rk4' or 'projection', got "
@@ -531,17 +549,17 @@ class GeodesicODEExpSolver(ExpSolver):
         if y.shape[0] == 0:
             return z, v
         f64 = y.dtype == torch.float64
-        rtol = self.rtol if self.rtol is not None else (1e-11 if f64 else 1e-6)
-        atol = self.atol if self.atol is not None else (1e-12 if f64 else 1e-7)
+        rtol = self.rtol if self.rtol is not None else (1e-10 if f64 else 1e-6)
+        atol = self.atol if self.atol is not None else (1e-11 if f64 else 1e-7)
         t, h = 0.0, 0.25
         k1 = self._field(y)
         accepted = 0
         while t < 1.0:
-            if accepted >= self.n_steps:
+            if accepted >= self.max_steps:
                 warnings.warn(
-                    f"exp: the adaptive integrator reached n_steps={self.n_steps} "
+                    f"exp: the adaptive integrator reached max_steps={self.max_steps} "
                     f"steps at t={t:.3g} < 1; the result is inaccurate. Increase "
-                    "n_steps or rtol, or shorten the tangent vectors.",
+                    "max_steps or rtol, or shorten the tangent vectors.",
                     ConvergenceWarning,
                     stacklevel=4,
                 )

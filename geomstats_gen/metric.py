@@ -45,9 +45,10 @@ class DecoderPullbackMetric(PullbackMetric):
         Richardson extrapolation of the log map from ``n_nodes`` and
         ``2 n_nodes`` segments.
     n_steps : int
-        Steps of the exp map's fixed-step integrators, and cap on the steps
-        of the adaptive one
-        (:class:`~geomstats_gen.geodesics.GeodesicODEExpSolver`).
+        Steps of the exp map's fixed-step integrators ``"rk4"`` and
+        ``"projection"`` (:class:`~geomstats_gen.geodesics.GeodesicODEExpSolver`;
+        the adaptive ``"dopri5"`` has ``rtol``, ``atol`` and ``max_steps``
+        there).
     exp_method : {"dopri5", "rk4", "projection"}
         Integrator of the exp map: adaptive Dormand-Prince (default),
         classical Runge-Kutta, or Shao et al.'s projection scheme.

@@ -370,6 +370,15 @@ def test_save_load_round_trip_is_exact(cls, digits, fitted, tmp_path):
         assert loaded.lambda_d_ == model.lambda_d_
 
 
+def test_save_numpy_typed_hyper_parameters(digits, tmp_path):
+    model = BetaVAE(np.int64(2), beta=np.float64(2.0), hidden_sizes=np.array([8]), epochs=1,
+                    random_state=np.int64(3), n_jobs=1).fit(digits)
+    loaded = BetaVAE.load(model.save(tmp_path / "np.pt"))
+    assert loaded.beta == 2.0 and loaded.random_state == 3 and loaded.hidden_sizes == (8,)
+    np.testing.assert_array_equal(loaded.transform(digits), model.transform(digits))
+    assert oct(os.stat(tmp_path / "np.pt").st_mode & 0o777) == oct(0o644)
+
+
 def test_load_checks_the_class(fitted, tmp_path):
     path = fitted[VAE].save(tmp_path / "vae.pt")
     with pytest.raises(ValueError, match="holds a VAE, not a BetaVAE"):

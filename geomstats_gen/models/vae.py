@@ -193,6 +193,21 @@ def _with_threads(method):
     return wrapper
 
 
+def _plain(value):
+    """A hyper-parameter as plain Python (what ``weights_only`` loading reads)."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, (tuple, list, np.ndarray)):
+        return [_plain(v) for v in value]
+    raise TypeError(
+        f"Cannot save the hyper-parameter value {value!r} of type {type(value).__name__}."
+    )
+
+
 def _gaussian_log_density(z, mean, logvar):
     """Elementwise ``log N(z; mean, exp(logvar))``."""
     return -0.5 * (_LOG_2PI + logvar + (z - mean).square() * torch.exp(-logvar))
@@ -768,12 +783,10 @@ class VAE(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "net_")
         path = os.fspath(path)
         params = self.get_params(deep=False)
-        if not isinstance(params["random_state"], (int, type(None))):
+        if not isinstance(params["random_state"], (numbers.Integral, type(None))):
             params["random_state"] = None  # a RandomState instance is not saved
         params["device"] = str(params["device"])
-        for key in ("hidden_sizes", "channels", "image_shape"):
-            if params[key] is not None:
-                params[key] = [int(v) for v in params[key]]
+        params = {key: _plain(value) for key, value in params.items()}
         payload = {
             "format": FILE_FORMAT,
             "format_version": FILE_VERSION,
@@ -802,6 +815,7 @@ class VAE(TransformerMixin, BaseEstimator):
                 torch.save(payload, handle)
                 handle.flush()
                 os.fsync(handle.fileno())
+            os.chmod(tmp, 0o644)  # mkstemp creates 0600 files
             os.replace(tmp, path)
         except BaseException:
             if os.path.exists(tmp):
