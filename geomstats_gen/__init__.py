@@ -15,13 +15,17 @@ from geomstats_gen.decoders import (  # noqa: E402
     TorusChart,
     make_mlp,
 )
-from geomstats_gen.manifold import GeneratedManifold  # noqa: E402
+from geomstats_gen.manifold import GeneratedManifold, OutsideDomainWarning  # noqa: E402
+from geomstats_gen.geodesics import ConvergenceWarning, GeodesicResult  # noqa: E402
 from geomstats_gen.metric import DecoderPullbackMetric  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConvergenceWarning",
     "DecoderPullbackMetric",
+    "GeodesicResult",
+    "OutsideDomainWarning",
     "GeneratedManifold",
     "LinearDecoder",
     "SphereChart",

@@ -17,6 +17,15 @@ from geomstats_gen._checks import (
     result_like,
 )
 
+_POINT_ARGUMENTS = frozenset(
+    {"point", "base_point", "point_a", "point_b", "position", "initial_point", "end_point"}
+)
+
+
+class OutsideDomainWarning(UserWarning):
+    """Latent points lie outside the region where the decoder is trusted."""
+
+
 _STOCHASTIC_LAYERS = (
     torch.nn.modules.dropout._DropoutNd,
     torch.nn.modules.batchnorm._BatchNorm,
@@ -55,6 +64,12 @@ class GeneratedManifold(ImmersedSet):
     max_elements : int
         Memory bound used when ``chunk_size`` is None. Default ``2**24``
         (128 MiB in float64).
+    domain_radius : float, optional
+        Radius of the latent region where the decoder is trusted (for a VAE,
+        where its training codes lie, e.g. 3 or 4 for a standard normal
+        prior). Points farther from the origin than this trigger an
+        :class:`OutsideDomainWarning`: the geometry there is an
+        extrapolation of the decoder. Default: no check.
     equip : bool
         Equip the space with :class:`~geomstats_gen.DecoderPullbackMetric`.
 
@@ -77,6 +92,7 @@ class GeneratedManifold(ImmersedSet):
         latent_dim,
         chunk_size=None,
         max_elements=autodiff.DEFAULT_MAX_ELEMENTS,
+        domain_radius=None,
         equip=True,
     ):
         if not callable(decoder):
@@ -87,6 +103,13 @@ class GeneratedManifold(ImmersedSet):
         self.latent_dim = check_positive_int(latent_dim, "latent_dim")
         self.chunk_size = check_positive_int(chunk_size, "chunk_size", allow_none=True)
         self.max_elements = check_positive_int(max_elements, "max_elements")
+        if domain_radius is not None:
+            domain_radius = float(domain_radius)
+            if not math.isfinite(domain_radius) or domain_radius <= 0:
+                raise ValueError(
+                    f"`domain_radius` must be a positive number, got {domain_radius!r}."
+                )
+        self.domain_radius = domain_radius
         self.decoder = decoder
         self.work_dtype, self.work_device = _decoder_placement(decoder)
         _warn_if_training(decoder)
@@ -179,9 +202,26 @@ class GeneratedManifold(ImmersedSet):
         for tensor in tensors.values():
             dtype = torch.promote_types(dtype, tensor.dtype)
         like = first.new_empty((), dtype=dtype)
+        if self.domain_radius is not None:
+            for name, tensor in tensors.items():
+                if name in _POINT_ARGUMENTS:
+                    self._check_domain(tensor, name)
         expanded, batch_shape = broadcast_batch(tensors, self.latent_dim)
         flat = [self.to_work(t.reshape(-1, self.latent_dim)).contiguous() for t in expanded]
         return flat, tuple(batch_shape), like
+
+    def _check_domain(self, tensor, name):
+        norms = torch.linalg.vector_norm(tensor, dim=-1)
+        outside = norms > self.domain_radius
+        if bool(outside.any()):
+            warnings.warn(
+                f"`{name}`: {int(outside.sum())} of {outside.numel()} latent points lie "
+                f"outside the decoder's domain (norm up to {float(norms.max()):.3g} > "
+                f"domain_radius={self.domain_radius:g}); the geometry there "
+                "extrapolates the decoder.",
+                OutsideDomainWarning,
+                stacklevel=4,
+            )
 
     @staticmethod
     def finish(tensor, batch_shape, like):

@@ -29,6 +29,7 @@ from geomstats.learning.knn import KNearestNeighborsClassifier
 from geomstats.learning.mdm import RiemannianMinimumDistanceToMean
 from geomstats.learning.pca import TangentPCA
 from sklearn.decomposition import PCA
+from sklearn.utils.extmath import svd_flip
 
 from geomstats_gen import GeneratedManifold, LinearDecoder, SphereChart
 
@@ -44,6 +45,21 @@ TIGHT = dict(epsilon=1e-15, max_iter=64)
 # ----------------------------------------------------------------------
 # Spaces and data
 # ----------------------------------------------------------------------
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    """Run this module on one intra-op thread, then restore.
+
+    The solvers make many tiny LAPACK calls (2 x 2 Cholesky factorisations
+    per path node). With two OpenMP threads on a busy 2-core machine each
+    such call waits for the second thread to be scheduled: ~12 ms instead of
+    ~5 us, which makes one log solve ~20x slower.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture(scope="module")
 def linear_decoder():
     gen = torch.Generator().manual_seed(11)
@@ -152,7 +168,25 @@ def test_kmeans_two_clusters_on_sphere_chart(chart):
 # ----------------------------------------------------------------------
 # Tangent PCA
 # ----------------------------------------------------------------------
-def test_tangent_pca_linear_matches_pca_of_latent_codes(linear):
+def _numpy_svd_flip(u, v):
+    u, v = svd_flip(u.detach().cpu().numpy().copy(), v.detach().cpu().numpy().copy())
+    return torch.from_numpy(u), torch.from_numpy(v)
+
+
+@pytest.fixture
+def tangent_pca_on_torch(monkeypatch):
+    """Work around a Geomstats 2.8.0 / scikit-learn >= 1.6 incompatibility.
+
+    ``TangentPCA._fit`` passes torch tensors to ``sklearn.utils.extmath.
+    svd_flip``, which (scikit-learn 1.9) raises ``TypeError: Cannot interpret
+    'torch.float64' as a data type`` under the pytorch backend, for every
+    space (``Hypersphere`` included). The flip is only a sign convention;
+    run it in NumPy.
+    """
+    monkeypatch.setattr("geomstats.learning.pca.svd_flip", _numpy_svd_flip)
+
+
+def test_tangent_pca_linear_matches_pca_of_latent_codes(linear, tangent_pca_on_torch):
     points = _latent_codes(15, seed=7)
     tpca = TangentPCA(linear, n_components=3)
     tpca.mean_estimator.set(**TIGHT)
@@ -164,7 +198,7 @@ def test_tangent_pca_linear_matches_pca_of_latent_codes(linear):
     torch.testing.assert_close(tpca.base_point_, points.mean(0), atol=1e-6, rtol=0)
 
 
-def test_tangent_pca_linear_isometric_decoder_matches_pca_of_outputs():
+def test_tangent_pca_linear_isometric_decoder_matches_pca_of_outputs(tangent_pca_on_torch):
     """With ``A^T A = I`` the latent coordinates are orthonormal, and tangent
     PCA equals PCA of the decoded points ``A z + c``."""
     gen = torch.Generator().manual_seed(12)
@@ -183,12 +217,13 @@ def test_tangent_pca_linear_isometric_decoder_matches_pca_of_outputs():
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="Geomstats' TangentPCA runs a Euclidean SVD on the coordinates of "
     "the log vectors and ignores the metric; latent coordinates of a general "
     "decoder are not orthonormal (G = A^T A != I), so its explained variance "
     "is that of the latent codes, not of the decoded points A z.",
 )
-def test_tangent_pca_linear_general_decoder_vs_pca_of_outputs(linear):
+def test_tangent_pca_linear_general_decoder_vs_pca_of_outputs(linear, tangent_pca_on_torch):
     points = _latent_codes(15, seed=7)
     tpca = TangentPCA(linear, n_components=3)
     tpca.mean_estimator.set(**TIGHT)
@@ -199,7 +234,7 @@ def test_tangent_pca_linear_general_decoder_vs_pca_of_outputs(linear):
     )
 
 
-def test_tangent_pca_sphere_chart_matches_hypersphere(chart, unit_sphere):
+def test_tangent_pca_sphere_chart_matches_hypersphere(chart, unit_sphere, tangent_pca_on_torch):
     """Data symmetric under theta -> pi - theta: the Frechet mean lies on the
     equator, where ``J / r`` is an isometry of the chart's coordinates onto
     the tangent plane of the unit sphere. The chart's log vectors are then an
@@ -241,11 +276,11 @@ def test_tangent_pca_sphere_chart_matches_hypersphere(chart, unit_sphere):
 @pytest.fixture(scope="module")
 def labelled():
     """Two overlapping classes on the sphere chart, and test points."""
-    a = _cluster((1.3, -0.4), 0.35, 6, seed=13)
-    b = _cluster((1.8, 0.4), 0.35, 6, seed=14)
+    a = _cluster((1.3, -0.4), 0.35, 5, seed=13)
+    b = _cluster((1.8, 0.4), 0.35, 5, seed=14)
     train = torch.cat([a, b])
-    labels = torch.tensor([0] * 6 + [1] * 6)
-    test = _cluster((1.55, 0.0), 0.5, 6, seed=15)
+    labels = torch.tensor([0] * 5 + [1] * 5)
+    test = _cluster((1.55, 0.0), 0.5, 5, seed=15)
     return train, labels, test
 
 
@@ -256,14 +291,18 @@ def test_knn_sphere_chart_matches_hypersphere(chart, unit_sphere, labelled):
     stock = KNearestNeighborsClassifier(unit_sphere, n_neighbors=3)
     stock.fit(_on_unit_sphere(chart, train), labels)
 
+    # scikit-learn calls the metric once per (test, train) pair: 50 log
+    # solves, the slowest part of this module.
     predicted = np.asarray(ours.predict(test))
     expected = np.asarray(stock.predict(_on_unit_sphere(chart, test)))
     np.testing.assert_array_equal(predicted, expected)
-    # Same neighbours, and distances scaled by the radius.
-    dist, index = ours.kneighbors(test)
-    dist_s, index_s = stock.kneighbors(_on_unit_sphere(chart, test))
-    np.testing.assert_array_equal(index, index_s)
-    np.testing.assert_allclose(dist, RADIUS * dist_s, atol=1e-6)
+    # Same neighbours because every distance is the radius times the unit
+    # sphere's (checked in one batched solve).
+    dist = chart.metric.dist(test[:, None], train[None])
+    dist_s = unit_sphere.metric.dist(
+        _on_unit_sphere(chart, test)[:, None], _on_unit_sphere(chart, train)[None]
+    )
+    torch.testing.assert_close(dist, RADIUS * dist_s, atol=1e-6, rtol=0)
 
 
 def test_mdm_sphere_chart_matches_hypersphere(chart, unit_sphere, labelled):

@@ -289,3 +289,21 @@ def test_import_with_other_backend_requested_raises():
     out = _run("import geomstats_gen", env_backend="numpy")
     assert out.returncode != 0
     assert "GEOMSTATS_BACKEND is 'numpy'" in out.stderr
+
+
+def test_points_outside_the_domain_warn():
+    from geomstats_gen.manifold import OutsideDomainWarning
+
+    space = GeneratedManifold(make_mlp([2, 6, 4], dtype=F64, seed=9), 2, domain_radius=3.0)
+    inside = torch.tensor([[1.0, 2.0]], dtype=F64)
+    far = torch.tensor([[10.0, 0.0]], dtype=F64)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OutsideDomainWarning)
+        space.metric.metric_matrix(inside)
+        space.metric.norm(far, inside)  # a long tangent vector is fine
+    with pytest.warns(OutsideDomainWarning, match=r"`base_point`: 1 of 1 .*norm up to 10 > domain_radius=3"):
+        space.metric.metric_matrix(far)
+    with pytest.raises(ValueError, match="`domain_radius` must be a positive number"):
+        GeneratedManifold(SphereChart(), 2, domain_radius=-1)
