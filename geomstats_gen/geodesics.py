@@ -99,7 +99,9 @@ def block_tridiagonal_solve(diag, off, rhs):
         False where a Schur complement was not positive definite (``x`` is
         then meaningless for that system).
     """
-    n = diag.shape[1]
+    n, dim = diag.shape[1], diag.shape[-1]
+    if n * dim <= DENSE_SOLVE_MAX:
+        return _dense_block_solve(diag, off, rhs)
     c_prime = []
     d_prime = []
     ok = torch.ones(diag.shape[0], dtype=torch.bool, device=diag.device)
@@ -124,6 +126,31 @@ def block_tridiagonal_solve(diag, off, rhs):
     for i in range(n - 2, -1, -1):
         x[i] = d_prime[i] - c_prime[i] @ x[i + 1]
     return torch.stack(x, dim=1).squeeze(-1), ok
+
+
+#: Systems of at most this many unknowns per path are assembled densely and
+#: factorised with one batched Cholesky call (one LAPACK call instead of one
+#: per node, which matters on a busy CPU where each tiny call can cost ms).
+DENSE_SOLVE_MAX = 256
+
+
+def _dense_block_solve(diag, off, rhs):
+    """Dense batched Cholesky solve of a block tridiagonal system."""
+    p, n, dim = rhs.shape
+    size = n * dim
+    dense = diag.new_zeros((p, n, dim, n, dim))
+    idx = torch.arange(n, device=diag.device)
+    dense[:, idx, :, idx, :] = diag.transpose(0, 1)
+    if n > 1:
+        dense[:, idx[:-1], :, idx[1:], :] = off.transpose(0, 1)
+        dense[:, idx[1:], :, idx[:-1], :] = off.transpose(-1, -2).transpose(0, 1)
+    dense = dense.reshape(p, size, size)
+    factor, info = torch.linalg.cholesky_ex(dense)
+    ok = info == 0
+    eye = torch.eye(size, dtype=dense.dtype, device=dense.device)
+    factor = torch.where(ok[:, None, None], factor, eye)
+    x = torch.cholesky_solve(rhs.reshape(p, size, 1), factor)
+    return x.reshape(p, n, dim), ok
 
 
 def _decode(space, z):

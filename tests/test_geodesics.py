@@ -306,3 +306,19 @@ def test_block_tridiagonal_solver_matches_dense():
     diag[1, 2] = -diag[1, 2]
     _, ok = block_tridiagonal_solve(diag, off, rhs)
     assert ok.tolist() == [True, False, True]
+
+
+def test_block_tridiagonal_dense_and_thomas_paths_agree(monkeypatch):
+    from geomstats_gen import geodesics
+
+    gen = torch.Generator().manual_seed(17)
+    p, n, d = 2, 6, 3
+    jac = torch.randn(p, n, 5, d, dtype=F64, generator=gen)
+    diag = 2 * jac.transpose(-1, -2) @ jac + torch.eye(d, dtype=F64)
+    off = -(jac[:, :-1].transpose(-1, -2) @ jac[:, 1:])
+    rhs = torch.randn(p, n, d, dtype=F64, generator=gen)
+    dense, ok_dense = block_tridiagonal_solve(diag, off, rhs)
+    monkeypatch.setattr(geodesics, "DENSE_SOLVE_MAX", 0)
+    thomas, ok_thomas = block_tridiagonal_solve(diag, off, rhs)
+    assert bool(ok_dense.all()) and bool(ok_thomas.all())
+    torch.testing.assert_close(dense, thomas, atol=1e-10, rtol=1e-10)

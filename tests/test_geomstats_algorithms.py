@@ -17,7 +17,6 @@ comparison to ~1e-6 needs it. Latent points stay in the part of the sphere
 chart where shortest geodesics do not leave it (``sphere_points``).
 """
 
-
 import numpy as np
 import pytest
 import torch
@@ -150,7 +149,8 @@ def test_kmeans_two_clusters_on_sphere_chart(chart):
     b = _cluster((1.9, 0.7), 0.15, 8, seed=6)
     points = torch.cat([a, b])
     truth = np.repeat([0, 1], 8)
-    # Deterministic start: one (poorly placed) point of each cluster.
+    # Deterministic start (Geomstats' 'random' and 'kmeans++' draw from
+    # Python's global `random`): one point of each cluster, not its centre.
     init = points[[3, 12]].clone()
     kmeans = RiemannianKMeans(chart, n_clusters=2, init=init, tol=1e-4)
     kmeans.fit(points)
@@ -298,9 +298,11 @@ def test_knn_sphere_chart_matches_hypersphere(chart, unit_sphere, labelled):
     np.testing.assert_array_equal(predicted, expected)
     # Same neighbours because every distance is the radius times the unit
     # sphere's (checked in one batched solve).
-    dist = chart.metric.dist(test[:, None], train[None])
+    rows = test.repeat_interleave(len(train), dim=0)
+    cols = train.repeat(len(test), 1)
+    dist = chart.metric.dist(rows, cols)
     dist_s = unit_sphere.metric.dist(
-        _on_unit_sphere(chart, test)[:, None], _on_unit_sphere(chart, train)[None]
+        _on_unit_sphere(chart, rows), _on_unit_sphere(chart, cols)
     )
     torch.testing.assert_close(dist, RADIUS * dist_s, atol=1e-6, rtol=0)
 
