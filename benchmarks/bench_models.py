@@ -29,7 +29,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import geomstats_gen  # noqa: E402,F401  (selects the pytorch backend first)
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from _timing import format_seconds, print_table  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402

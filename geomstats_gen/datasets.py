@@ -173,7 +173,8 @@ def _inside(shape, u, v):
     if shape == 1:  # ellipse, semi-axes 1 and 0.5
         return u * u + np.float32(4.0) * v * v <= np.float32(1.0)
     cx, cy, radius = _heart_frame()
-    return _heart_raw(u * np.float32(radius) + np.float32(cx), v * np.float32(radius) + np.float32(cy))
+    scale = np.float32(radius)
+    return _heart_raw(u * scale + np.float32(cx), v * scale + np.float32(cy))
 
 
 def _pixel_centre(pos, image_size):
@@ -226,7 +227,11 @@ def render_shapes(factors, image_size=64, chunk_size=2048):
     if ((factors[:, 3:] < 0) | (factors[:, 3:] > 1)).any():
         raise ValueError("`factors[:, 3:]` (pos_x, pos_y) must be in [0, 1].")
     image_size = _check_image_size(image_size, minimum=8)
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) or chunk_size < 1:
+    if (
+        isinstance(chunk_size, bool)
+        or not isinstance(chunk_size, numbers.Integral)
+        or chunk_size < 1
+    ):
         raise ValueError(f"`chunk_size` must be a positive integer, got {chunk_size!r}.")
 
     n = len(factors)

@@ -95,9 +95,10 @@ def test_shapes_centroid_matches_position(size):
 def test_shapes_scale_orders_pixel_counts():
     bunch = make_shapes(3000, image_size=32, random_state=1)
     counts = bunch.images.sum(axis=(1, 2))
+    classes = bunch.factor_classes
     for shape in range(3):
         per_scale = [
-            counts[(bunch.factor_classes[:, 0] == shape) & (bunch.factor_classes[:, 1] == s)].mean()
+            counts[(classes[:, 0] == shape) & (classes[:, 1] == s)].mean()
             for s in range(6)
         ]
         assert np.all(np.diff(per_scale) > 0), per_scale

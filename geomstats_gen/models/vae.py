@@ -23,7 +23,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from geomstats_gen.decoders import ACTIVATIONS
 from geomstats_gen.manifold import GeneratedManifold
-from geomstats_gen.models._networks import F32, VAENet, build_networks, conv_depth, reset_parameters
+from geomstats_gen.models._networks import (
+    F32,
+    VAENet,
+    build_networks,
+    conv_depth,
+    reset_parameters,
+)
 
 __all__ = ["VAE", "BetaVAE", "BetaTCVAE", "DIPVAE"]
 
@@ -323,7 +329,8 @@ class VAE(TransformerMixin, BaseEstimator):
         if self.obs_std is not None:
             _check_number(self.obs_std, "obs_std", strict=True)
         if self.image_shape is not None:
-            shape = tuple(self.image_shape) if isinstance(self.image_shape, (tuple, list)) else None
+            shape = self.image_shape
+            shape = tuple(shape) if isinstance(shape, (tuple, list)) else None
             if shape is None or len(shape) != 2 or not all(_is_int(s, 1) for s in shape):
                 raise ValueError(
                     f"`image_shape` must be None or (H, W), got {self.image_shape!r}."
