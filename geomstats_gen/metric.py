@@ -210,10 +210,7 @@ class DecoderPullbackMetric(PullbackMetric):
         -------
         sq_norm : torch.Tensor, shape=[...]
         """
-        with self._space.grad_mode(vector, base_point):
-            pushed, batch, like = self._pushforwards(_required(base_point), vector=vector)
-            sq_norm = (pushed[0] ** 2).sum(-1)
-        return self._space.finish(sq_norm, batch, like)
+        return self.norm(vector, base_point) ** 2
 
     def norm(self, vector, base_point=None):
         """Norm ``||J v||`` of tangent vectors, one JVP each.
