@@ -322,3 +322,26 @@ def test_block_tridiagonal_dense_and_thomas_paths_agree(monkeypatch):
     thomas, ok_thomas = block_tridiagonal_solve(diag, off, rhs)
     assert bool(ok_dense.all()) and bool(ok_thomas.all())
     torch.testing.assert_close(dense, thomas, atol=1e-10, rtol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["newton", "gauss-newton", "auto"])
+def test_log_methods_agree_and_newton_converges_fast(pairs, method):
+    a, b = pairs[0][:8], pairs[1][:8]
+    space = GeneratedManifold(SphereChart(RADIUS), 2)
+    space.metric.log_solver.method = method
+    result = space.metric.connecting_geodesic(b, a)
+    torch.testing.assert_close(result.length, sphere_distance(space, a, b), rtol=1e-6, atol=0)
+    assert bool(result.converged.all())
+    # Gauss-Newton converges linearly (rate about K L^2 / pi^2 here), Newton
+    # quadratically; "auto" switches slow paths to Newton.
+    max_iterations = {"newton": 12, "auto": 14, "gauss-newton": 60}[method]
+    assert int(result.iterations.max()) <= max_iterations
+    if method == "gauss-newton":
+        assert int(result.iterations.max()) > 14
+
+
+def test_bad_log_method(pairs):
+    space = GeneratedManifold(SphereChart(RADIUS), 2)
+    space.metric.log_solver.method = "bfgs"
+    with pytest.raises(ValueError, match="`method` must be 'auto', 'newton' or 'gauss-newton'"):
+        space.metric.log(pairs[1][0], pairs[0][0])
