@@ -32,11 +32,9 @@ from _timing import (  # noqa: E402
     print_table,
     timed_call,
 )
-from geomstats.geometry.base import ImmersedSet  # noqa: E402
-from geomstats.geometry.euclidean import Euclidean  # noqa: E402
-from geomstats.geometry.pullback_metric import PullbackMetric  # noqa: E402
 
 from geomstats_gen import GeneratedManifold, make_mlp  # noqa: E402
+from geomstats_gen.testing import StockPullbackSpace  # noqa: E402
 
 F32, F64 = torch.float32, torch.float64
 
@@ -46,45 +44,6 @@ DECODERS = [
 ]
 METHODS = ["metric_matrix", "inner_product", "geodesic_equation"]
 TARGET = 100.0
-
-
-class StockDecoderSpace(ImmersedSet):
-    """A plain Geomstats ImmersedSet whose immersion is the decoder (float64).
-
-    Equipped with Geomstats' stock ``PullbackMetric``: derivatives come from
-    Geomstats' pytorch autodiff (``jacobian_vec``, ``hessian_vec``).
-    """
-
-    def __init__(self, decoder, latent_dim, embedding_dim):
-        # ImmersedSet.__init__ calls _define_embedding_space: set these first.
-        self.decoder = decoder
-        self.embedding_dim = embedding_dim
-        super().__init__(dim=latent_dim, equip=False)
-        self.equip_with_metric(PullbackMetric)
-
-    def _define_embedding_space(self):
-        return Euclidean(self.embedding_dim)
-
-    def immersion(self, point):
-        flat = point.reshape(-1, self.dim)
-        out = self.decoder(flat).reshape(flat.shape[0], self.embedding_dim)
-        return out.reshape(*point.shape[:-1], self.embedding_dim)
-
-    def belongs(self, point, atol=None):
-        return torch.isfinite(point).all(dim=-1)
-
-    def is_tangent(self, vector, base_point=None, atol=None):
-        return torch.isfinite(vector).all(dim=-1)
-
-    def to_tangent(self, vector, base_point=None):
-        return vector
-
-    def projection(self, point):
-        return point
-
-    def random_point(self, n_samples=1, bound=1.0):
-        out = (torch.rand(n_samples, self.dim, dtype=F64) * 2 - 1) * bound
-        return out[0] if n_samples == 1 else out
 
 
 def method_calls(metric, z, a, b):
@@ -121,7 +80,7 @@ def bench_decoder(label, sizes, args, timing_rows, agreement_rows):
 
     # Stock Geomstats: the same float64 decoder, a few points, one run each.
     decoder64 = make_mlp(sizes, activation="tanh", seed=0, dtype=F64)
-    stock_space = StockDecoderSpace(decoder64, latent_dim, embedding_dim)
+    stock_space = StockPullbackSpace(decoder64, latent_dim, embedding_dim)
     k = args.stock_points
     zs, as_, bs = z[:k], a[:k], b[:k]
     stock_space.metric.metric_matrix(zs[0])  # warm-up of the autodiff machinery

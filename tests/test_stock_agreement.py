@@ -10,11 +10,11 @@ stock ``riemann_tensor`` is wrong under the pytorch backend (design notes).
 import pytest
 import torch
 from conftest import F64
-from geomstats.geometry.base import ImmersedSet
-from geomstats.geometry.euclidean import Euclidean
+
 from geomstats.geometry.pullback_metric import PullbackMetric
 
 from geomstats_gen import DecoderPullbackMetric, GeneratedManifold, make_mlp
+from geomstats_gen.testing import StockPullbackSpace
 
 F32 = torch.float32
 ATOL = 1e-10
@@ -24,41 +24,6 @@ DECODERS = {
     "mlp2": ([2, 5, 7], 1),
     "mlp3": ([3, 6, 8], 2),
 }
-
-
-class StockSpace(ImmersedSet):
-    """Plain Geomstats ImmersedSet; the decoder is its immersion."""
-
-    def __init__(self, decoder, latent_dim, embedding_dim):
-        # ImmersedSet.__init__ calls _define_embedding_space: set these first.
-        self.decoder = decoder
-        self.embedding_dim = embedding_dim
-        super().__init__(dim=latent_dim, equip=False)
-        self.equip_with_metric(PullbackMetric)
-
-    def _define_embedding_space(self):
-        return Euclidean(self.embedding_dim)
-
-    def immersion(self, point):
-        flat = point.reshape(-1, self.dim)
-        out = self.decoder(flat).reshape(flat.shape[0], self.embedding_dim)
-        return out.reshape(*point.shape[:-1], self.embedding_dim)
-
-    def belongs(self, point, atol=None):
-        return torch.isfinite(point).all(dim=-1)
-
-    def is_tangent(self, vector, base_point=None, atol=None):
-        return torch.isfinite(vector).all(dim=-1)
-
-    def to_tangent(self, vector, base_point=None):
-        return vector
-
-    def projection(self, point):
-        return point
-
-    def random_point(self, n_samples=1, bound=1.0):
-        out = (torch.rand(n_samples, self.dim, dtype=F64) * 2 - 1) * bound
-        return out[0] if n_samples == 1 else out
 
 
 def _spaces(name, dtype=F64):
@@ -72,7 +37,7 @@ def _spaces(name, dtype=F64):
 def pair(request):
     """(ours, stock, latent_dim) on the same float64 decoder."""
     ours, sizes = _spaces(request.param)
-    stock = StockSpace(ours.decoder, sizes[0], sizes[-1])
+    stock = StockPullbackSpace(ours.decoder, sizes[0], sizes[-1])
     assert isinstance(ours.metric, DecoderPullbackMetric)
     assert type(stock.metric) is PullbackMetric
     return ours, stock, sizes[0]
