@@ -406,8 +406,13 @@ class DiscreteEnergyLogSolver(LogSolver):
             result = self._solve_flat(z_start, z_end)
         if warn:
             _warn_unconverged(result.converged, batch, "log")
-        return result.map(lambda t: space.finish(t, batch, like) if t.is_floating_point()
-                          else t.reshape(tuple(batch) + tuple(t.shape[1:])).to(like.device))
+
+        def to_caller(tensor):
+            if tensor.is_floating_point():
+                return space.finish(tensor, batch, like)
+            return tensor.reshape(tuple(batch) + tuple(tensor.shape[1:])).to(like.device)
+
+        return result.map(to_caller)
 
     def _solve_flat(self, z_start, z_end):
         """Solve on flat work tensors ``[p, d]``; returns a GeodesicResult."""
@@ -437,10 +442,10 @@ class DiscreteEnergyLogSolver(LogSolver):
         iterations = torch.zeros(n_pairs, dtype=torch.int64, device=z_start.device)
         converged = torch.ones(n_pairs, dtype=torch.bool, device=z_start.device)
 
-        if todo.numel() == 0:
+        if todo.numel() == 0:  # every pair is a single point
             zeros = z_start.new_zeros(n_pairs)
             return GeodesicResult(
-                path=nodes[:, :1].expand(n_pairs, 2 * n_nodes + 1 if self.extrapolate else n_nodes + 1, dim).clone(),
+                path=z_start[:, None].expand(n_pairs, fine_nodes + 1, dim).clone(),
                 log=torch.zeros_like(z_start),
                 length=zeros,
                 chord_length=zeros.clone(),
