@@ -44,7 +44,7 @@ def _demo(args):
     print(
         f"    geodesic z0 -> z1: length {float(result.length):.5f}, straight latent line "
         f"{float(line_len):.5f} ({100 * (1 - float(result.length / line_len)):.2f}% shorter), "
-        f"{int(result.iterations)} Newton iterations, converged={bool(result.converged)}"
+        f"{int(result.iterations)} solver iterations, converged={bool(result.converged)}"
     )
     path = space.metric.geodesic(points[0], end_point=points[1])(torch.linspace(0, 1, 5))
     print(f"    geodesic at t = 0, 0.25, ..., 1: {[[round(x, 3) for x in p] for p in path.tolist()]}")
