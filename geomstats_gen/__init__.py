@@ -18,6 +18,7 @@ from geomstats_gen.decoders import (  # noqa: E402
 from geomstats_gen.manifold import GeneratedManifold, OutsideDomainWarning  # noqa: E402
 from geomstats_gen.geodesics import ConvergenceWarning, GeodesicResult  # noqa: E402
 from geomstats_gen.metric import DecoderPullbackMetric  # noqa: E402
+from geomstats_gen.transport import analogy  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -30,6 +31,7 @@ __all__ = [
     "LinearDecoder",
     "SphereChart",
     "TorusChart",
+    "analogy",
     "make_mlp",
     "__version__",
 ]

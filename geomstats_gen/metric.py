@@ -3,7 +3,7 @@
 import torch
 from geomstats.geometry.pullback_metric import PullbackMetric
 
-from geomstats_gen import autodiff, curvature
+from geomstats_gen import autodiff, curvature, transport
 from geomstats_gen._checks import as_points, as_tensor, check_finite
 from geomstats_gen.geodesics import DiscreteEnergyLogSolver, GeodesicODEExpSolver
 from geomstats_gen._linalg import (
@@ -387,6 +387,36 @@ class DecoderPullbackMetric(PullbackMetric):
             )
         dists = self.dist(point[..., None, :], neighbors)
         return torch.argmin(dists, dim=-1)
+
+    # ------------------------------------------------------------------
+    # Parallel transport (see geomstats_gen.transport)
+    # ------------------------------------------------------------------
+    def parallel_transport(self, tangent_vec, base_point, direction=None, end_point=None):
+        """Parallel transport along the geodesic to ``end_point`` or along ``Exp(t direction)``.
+
+        Integrates the geodesic and transport equations together (RK4,
+        ``exp_solver.n_steps`` steps); see
+        :func:`geomstats_gen.transport.parallel_transport` for Shao et al.'s
+        projection scheme and for transport along any discrete path.
+
+        Parameters
+        ----------
+        tangent_vec : array-like, shape=[..., d]
+            Tangent vector at ``base_point``.
+        base_point : array-like, shape=[..., d]
+        direction : array-like, shape=[..., d], optional
+            Initial velocity of the geodesic.
+        end_point : array-like, shape=[..., d], optional
+            End of the geodesic; exactly one of ``direction`` and
+            ``end_point``.
+
+        Returns
+        -------
+        transported : torch.Tensor, shape=[..., d]
+        """
+        return transport.parallel_transport(
+            self._space, tangent_vec, base_point, direction=direction, end_point=end_point
+        )
 
     # ------------------------------------------------------------------
     # Curvature (Gauss equation; see geomstats_gen.curvature)
