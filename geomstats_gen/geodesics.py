@@ -667,7 +667,7 @@ class GeodesicODEExpSolver(ExpSolver):
             k7 = self._field(y_new)
             err = h * (sum(e * k for e, k in zip(_DOPRI_E, ks) if e != 0.0) - k7 / 40)
             scale = atol + rtol * torch.maximum(y.abs(), y_new.abs())
-            ratio = float((err / scale).abs().max())
+            ratio = float((err / scale).abs().max().detach())
             if not math.isfinite(ratio):
                 ratio = float("inf")
             if ratio <= 1.0:

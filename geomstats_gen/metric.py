@@ -320,6 +320,8 @@ class DecoderPullbackMetric(PullbackMetric):
         -------
         sq_dist : torch.Tensor, shape=[...]
         """
+        if _tracks_grad(point_a, point_b):
+            return _SquaredDistance.apply(self, point_a, point_b)
         return self.dist(point_a, point_b) ** 2
 
     def dist(self, point_a, point_b):
@@ -334,6 +336,8 @@ class DecoderPullbackMetric(PullbackMetric):
         -------
         dist : torch.Tensor, shape=[...]
         """
+        if _tracks_grad(point_a, point_b):
+            return self.squared_dist(point_a, point_b).clamp_min(0).sqrt()
         return self.log_solver.solve(point_b, point_a).length
 
     def dist_pairwise(self, points, n_jobs=1, **joblib_kwargs):
@@ -535,6 +539,58 @@ class DecoderPullbackMetric(PullbackMetric):
         scalar_curvature : torch.Tensor, shape=[...]
         """
         return curvature.scalar_curvature(self._space, _required(base_point))
+
+
+def _tracks_grad(*tensors):
+    return torch.is_grad_enabled() and any(
+        isinstance(t, torch.Tensor) and t.requires_grad for t in tensors
+    )
+
+
+class _SquaredDistance(torch.autograd.Function):
+    """Differentiable squared distance (the geodesic solve itself is not).
+
+    First variation of the energy: ``grad_a d^2(a, b) = -2 G(a) Log_a(b)``
+    and symmetrically in ``b``. Lets Geomstats' autodiff-based estimators
+    (``GeodesicRegression(method="riemannian")``) differentiate distances.
+    """
+
+    @staticmethod
+    def forward(ctx, metric, point_a, point_b):
+        with torch.no_grad():
+            forward = metric.log_solver.solve(point_b, point_a)
+            ctx.metric = metric
+            ctx.save_for_backward(point_a, point_b, forward.log)
+            ctx.need_b = ctx.needs_input_grad[2]
+            backward_log = metric.log_solver.solve(point_a, point_b).log if ctx.need_b else None
+            ctx.backward_log = backward_log
+            return forward.length**2
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        point_a, point_b, log_a = ctx.saved_tensors
+        metric = ctx.metric
+        grad_a = grad_b = None
+        with torch.no_grad():
+            if ctx.needs_input_grad[1]:
+                g_a = metric.metric_matrix(point_a)
+                grad_a = -2 * (g_a @ log_a[..., None]).squeeze(-1) * grad_output[..., None]
+                grad_a = _sum_to_shape(grad_a, point_a.shape)
+            if ctx.need_b:
+                g_b = metric.metric_matrix(point_b)
+                grad_b = -2 * (g_b @ ctx.backward_log[..., None]).squeeze(-1) * grad_output[..., None]
+                grad_b = _sum_to_shape(grad_b, point_b.shape)
+        return None, grad_a, grad_b
+
+
+def _sum_to_shape(grad, shape):
+    """Reduce a broadcast gradient to ``shape``."""
+    while grad.ndim > len(shape):
+        grad = grad.sum(0)
+    for axis, size in enumerate(shape):
+        if size == 1 and grad.shape[axis] != 1:
+            grad = grad.sum(axis, keepdim=True)
+    return grad
 
 
 def geodesic_acceleration(space, z, v):

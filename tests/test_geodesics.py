@@ -345,3 +345,38 @@ def test_bad_log_method(pairs):
     space.metric.log_solver.method = "bfgs"
     with pytest.raises(ValueError, match="`method` must be 'auto', 'newton' or 'gauss-newton'"):
         space.metric.log(pairs[1][0], pairs[0][0])
+
+
+def test_squared_dist_is_differentiable(sphere, pairs):
+    """grad_a d^2(a, b) = -2 G(a) Log_a(b), checked by central differences."""
+    a, b = pairs[0][:3].clone(), pairs[1][:3].clone()
+    a.requires_grad_(True)
+    b.requires_grad_(True)
+    sq = sphere.metric.squared_dist(a, b)
+    grad_a, grad_b = torch.autograd.grad(sq.sum(), (a, b))
+    eps = 1e-5
+    for i in range(2):
+        step = torch.zeros(2, dtype=F64)
+        step[i] = eps
+        with torch.no_grad():
+            fd_a = (sphere.metric.squared_dist(a + step, b) - sphere.metric.squared_dist(a - step, b)) / (2 * eps)
+            fd_b = (sphere.metric.squared_dist(a, b + step) - sphere.metric.squared_dist(a, b - step)) / (2 * eps)
+        torch.testing.assert_close(grad_a[:, i], fd_a, atol=1e-6, rtol=1e-6)
+        torch.testing.assert_close(grad_b[:, i], fd_b, atol=1e-6, rtol=1e-6)
+
+
+@pytest.mark.slow  # about 50 s: Geomstats' optimiser makes many exp/log calls
+def test_geodesic_regression_riemannian_runs(linear_space):
+    """Geomstats' GeodesicRegression(method="riemannian") differentiates
+    squared_dist and exp; on a linear decoder it recovers the line."""
+    from geomstats.learning.geodesic_regression import GeodesicRegression
+
+    x = torch.linspace(-1, 1, 6, dtype=F64)
+    intercept = torch.tensor([0.5, -0.2, 0.1], dtype=F64)
+    coef = torch.tensor([0.3, 0.4, -0.1], dtype=F64)
+    y = intercept + x[:, None] * coef
+    torch.manual_seed(0)
+    estimator = GeodesicRegression(linear_space, method="riemannian", initialization="random")
+    estimator.fit(x, y)
+    torch.testing.assert_close(estimator.intercept_, intercept, atol=5e-3, rtol=0)
+    torch.testing.assert_close(estimator.coef_, coef, atol=5e-3, rtol=0)
