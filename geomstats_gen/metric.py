@@ -395,13 +395,16 @@ class DecoderPullbackMetric(PullbackMetric):
     # ------------------------------------------------------------------
     # Parallel transport (see geomstats_gen.transport)
     # ------------------------------------------------------------------
-    def parallel_transport(self, tangent_vec, base_point, direction=None, end_point=None):
+    def parallel_transport(
+        self, tangent_vec, base_point, direction=None, end_point=None, method="ode"
+    ):
         """Parallel transport along the geodesic to ``end_point`` or along ``Exp(t direction)``.
 
-        Integrates the geodesic and transport equations together (RK4,
-        ``exp_solver.n_steps`` steps); see
-        :func:`geomstats_gen.transport.parallel_transport` for Shao et al.'s
-        projection scheme and for transport along any discrete path.
+        ``method="ode"`` (default) integrates the geodesic and transport
+        equations together (RK4, ``exp_solver.n_steps`` steps, fourth order);
+        ``method="projection"`` is Shao et al.'s scheme (push forward,
+        project onto the next tangent space, rescale; first order). See
+        :mod:`geomstats_gen.transport` for transport along any discrete path.
 
         Parameters
         ----------
@@ -413,13 +416,19 @@ class DecoderPullbackMetric(PullbackMetric):
         end_point : array-like, shape=[..., d], optional
             End of the geodesic; exactly one of ``direction`` and
             ``end_point``.
+        method : {"ode", "projection"}
 
         Returns
         -------
         transported : torch.Tensor, shape=[..., d]
         """
         return transport.parallel_transport(
-            self._space, tangent_vec, base_point, direction=direction, end_point=end_point
+            self._space,
+            tangent_vec,
+            base_point,
+            direction=direction,
+            end_point=end_point,
+            method=method,
         )
 
     # ------------------------------------------------------------------

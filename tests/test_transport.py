@@ -181,5 +181,7 @@ def test_metric_parallel_transport_is_wired():
     torch.testing.assert_close(
         space.metric.norm(moved, b), space.metric.norm(vec, a), atol=1e-6, rtol=0
     )
+    projected = space.metric.parallel_transport(vec, a, end_point=b, method="projection")
+    torch.testing.assert_close(projected, moved, atol=5e-2, rtol=0)  # first order
     linear = geomstats_gen.analogy(space, a, b, a, method="linear")
     torch.testing.assert_close(linear, b)

@@ -1,0 +1,384 @@
+r"""Curvature measures of a decoder's latent space, in one place.
+
+The measures used to ask "how curved is the manifold learnt by a generative
+model?" (Shao et al. 2017, *The Riemannian geometry of deep generative
+models*; Shukla et al. 2019, *Geometry of deep generative models for
+disentangled representations*), batched over latent codes:
+
+* :func:`geodesic_to_linear_ratio`: geodesic length over the decoded length
+  of the straight latent segment (Shao et al.'s "latent space is nearly
+  flat" evidence). Mixes chart distortion with curvature; see its notes.
+* :func:`curvature_statistics`: sectional curvature of random planes and
+  scalar curvature at latent codes, with summary statistics (Shukla et al.).
+* :func:`coordinate_plane_curvature`: sectional curvature of every latent
+  coordinate plane ``(e_i, e_j)``.
+* :func:`holonomy_angle`: rotation of a vector transported around a small
+  latent loop, a curvature estimate through Gauss-Bonnet that uses only
+  parallel transport.
+
+Every function takes the :class:`~geomstats_gen.GeneratedManifold` first and
+returns results in the caller's dtype.
+"""
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from geomstats_gen import curvature as _curvature
+from geomstats_gen._checks import as_points, check_positive_int, result_like
+from geomstats_gen.transport import transport_along_path
+
+__all__ = [
+    "GeodesicRatio",
+    "HolonomyResult",
+    "coordinate_plane_curvature",
+    "curvature_statistics",
+    "geodesic_to_linear_ratio",
+    "holonomy_angle",
+]
+
+_STATS = ("mean", "std", "min", "max", "abs_mean")
+
+
+@dataclass
+class GeodesicRatio:
+    """Geodesic against straight-latent-line lengths.
+
+    Attributes
+    ----------
+    geodesic_length : torch.Tensor, shape=[...]
+        Geodesic distance (``space.metric.connecting_geodesic(...).length``).
+    linear_length : torch.Tensor, shape=[...]
+        Decoded length of the straight latent segment.
+    ratio : torch.Tensor, shape=[...]
+        ``geodesic_length / linear_length``; 1 where both lengths are zero.
+    """
+
+    geodesic_length: torch.Tensor
+    linear_length: torch.Tensor
+    ratio: torch.Tensor
+
+
+@dataclass
+class HolonomyResult:
+    """Holonomy of a small latent loop.
+
+    Attributes
+    ----------
+    angle : torch.Tensor, shape=[...]
+        Signed rotation angle (radians, in ``(-pi, pi]``) of the vector
+        transported once around the loop, positive in the sense of the loop
+        (from ``e_i`` towards ``e_j``).
+    area : torch.Tensor, shape=[...]
+        Riemannian area enclosed by the loop, first-order estimate
+        ``sqrt(det G_plane(center)) * A`` with ``A`` the latent area of the
+        polygon.
+    curvature : torch.Tensor, shape=[...]
+        ``angle / area``: estimate of the sectional curvature of the plane
+        ``(e_i, e_j)`` at ``center`` (Gauss-Bonnet), with relative error
+        ``O(radius)`` plus the discretisation error of the polygon.
+    """
+
+    angle: torch.Tensor
+    area: torch.Tensor
+    curvature: torch.Tensor
+
+
+def geodesic_to_linear_ratio(space, point_a, point_b, n_points=256):
+    r"""Ratio of geodesic length to the decoded length of the latent segment.
+
+    Shao et al. (2017) compare the length of the geodesic between two codes
+    with the length of the decoded straight latent segment between them and
+    report a ratio close to 1 as evidence of a nearly flat latent space.
+
+    The linear length is the length of the decoded polygon
+    :math:`\sum_k |g(z_{k+1}) - g(z_k)|` through ``n_points + 1`` equally
+    spaced points :math:`z_k` of the segment from ``point_a`` to
+    ``point_b`` (it converges to the length of the decoded segment from
+    below, with a relative error :math:`O(n^{-2})`).
+
+    Notes
+    -----
+    The ratio is at most 1 (up to the tolerance of the geodesic solver and
+    the discretisation above) since the geodesic is the shortest curve. It
+    is **not a curvature measure on its own**: it mixes the distortion of the
+    latent chart with the curvature of the manifold. It is below 1 even on a
+    *flat* manifold seen through a curved chart, e.g. the plane decoded by
+    ``g(z) = (z_1 + 0.3 z_2^2, z_2, 0)`` (a nonlinear reparametrisation of a
+    plane, zero curvature everywhere), where straight latent lines decode to
+    parabolas, longer than the straight segments which are the geodesics.
+    Conversely a ratio of 1 only says the latent line is (close to) a
+    geodesic. Use :func:`curvature_statistics` or :func:`holonomy_angle`
+    for the curvature itself.
+
+    Parameters
+    ----------
+    space : GeneratedManifold
+    point_a, point_b : array-like, shape=[..., d]
+        End points; batch shapes broadcast.
+    n_points : int
+        Number of segments of the decoded polygon of the latent line.
+
+    Returns
+    -------
+    result : GeodesicRatio
+        ``geodesic_length``, ``linear_length``, ``ratio``, each of shape
+        ``[...]``.
+    """
+    n_points = check_positive_int(n_points, "n_points")
+    (a, b), batch, like = space.prepare(point_a=point_a, point_b=point_b)
+    with space.grad_mode(point_a, point_b):
+        t = torch.linspace(0.0, 1.0, n_points + 1, dtype=a.dtype, device=a.device)
+        segment = a[:, None, :] + t[None, :, None] * (b - a)[:, None, :]
+        decoded = space.immersion(segment)  # [n, m, D]
+        chords = torch.linalg.vector_norm(decoded[:, 1:] - decoded[:, :-1], dim=-1)
+        linear = space.finish(chords.sum(-1), batch, like)
+    geodesic = space.metric.connecting_geodesic(point_b, point_a).length
+    geodesic = result_like(geodesic.reshape(batch), like)
+    zero = linear == 0
+    ratio = torch.where(
+        zero, torch.ones_like(linear), geodesic / torch.where(zero, torch.ones_like(linear), linear)
+    )
+    return GeodesicRatio(geodesic_length=geodesic, linear_length=linear, ratio=ratio)
+
+
+def _generator(random_state):
+    if isinstance(random_state, torch.Generator):
+        return random_state
+    gen = torch.Generator()
+    if random_state is None:
+        gen.seed()
+    else:
+        if isinstance(random_state, bool) or not isinstance(random_state, int):
+            raise ValueError(
+                "`random_state` must be None, an int or a torch.Generator, got "
+                f"{random_state!r}."
+            )
+        gen.manual_seed(random_state)
+    return gen
+
+
+def _check_dim_at_least_two(space, what):
+    if space.latent_dim < 2:
+        raise ValueError(
+            f"{what} needs a latent dimension of at least 2 (planes), got "
+            f"latent_dim={space.latent_dim}."
+        )
+
+
+def _summary(values, prefix):
+    flat = values.reshape(-1)
+    if flat.numel() == 0:
+        nan = flat.new_full((), float("nan"))
+        return {f"{prefix}_{name}": nan for name in _STATS}
+    return {
+        f"{prefix}_mean": flat.mean(),
+        f"{prefix}_std": flat.std(unbiased=False),
+        f"{prefix}_min": flat.min(),
+        f"{prefix}_max": flat.max(),
+        f"{prefix}_abs_mean": flat.abs().mean(),
+    }
+
+
+def curvature_statistics(space, codes, n_planes=16, random_state=None):
+    r"""Sectional curvature of random planes and scalar curvature at codes.
+
+    At each code, ``n_planes`` planes are spanned by pairs of independent
+    standard normal vectors in latent coordinates (drawn from a private
+    :class:`torch.Generator` seeded by ``random_state``; the global torch RNG
+    is untouched). The planes are random in the latent chart, not uniform
+    for the metric ``G``. All planes of all codes are computed in one batched
+    call.
+
+    Parameters
+    ----------
+    space : GeneratedManifold
+        With ``latent_dim >= 2``.
+    codes : array-like, shape=[n, d]
+        Latent codes (any batch shape ``[...]`` works in place of ``[n]``).
+    n_planes : int
+        Number of random planes per code.
+    random_state : int, torch.Generator or None
+        Seed of the planes; None draws a fresh seed.
+
+    Returns
+    -------
+    stats : dict
+        ``"sectional"``: torch.Tensor, shape=[n, n_planes];
+        ``"scalar"``: torch.Tensor, shape=[n];
+        ``"sectional_mean"``, ``"sectional_std"`` (population std),
+        ``"sectional_min"``, ``"sectional_max"``, ``"sectional_abs_mean"``:
+        0-dim tensors over all codes and planes; and the same five with the
+        prefix ``"scalar_"`` over all codes.
+    """
+    n_planes = check_positive_int(n_planes, "n_planes")
+    _check_dim_at_least_two(space, "curvature_statistics")
+    gen = _generator(random_state)
+    points = as_points(codes, "codes", space.latent_dim)
+    dim = space.latent_dim
+    shape = tuple(points.shape[:-1]) + (n_planes, dim)
+    vectors = torch.randn((2,) + shape, generator=gen, dtype=torch.float64)
+    vectors = vectors.to(dtype=points.dtype, device=points.device)
+    sectional = _curvature.sectional_curvature(
+        space, vectors[0], vectors[1], points[..., None, :]
+    )
+    scalar = _curvature.scalar_curvature(space, points)
+    out = {"sectional": sectional, "scalar": scalar}
+    out.update(_summary(sectional, "sectional"))
+    out.update(_summary(scalar, "scalar"))
+    return out
+
+
+def coordinate_plane_curvature(space, codes):
+    r"""Sectional curvature of every latent coordinate plane at codes.
+
+    Entry ``[..., i, j]`` is the sectional curvature
+    :math:`K(e_i, e_j)` of the plane spanned by the latent basis vectors
+    :math:`e_i, e_j` (for the metric ``G``; the vectors need not be
+    orthonormal). All ``d (d - 1) / 2`` planes are stacked in one batched
+    call.
+
+    Parameters
+    ----------
+    space : GeneratedManifold
+    codes : array-like, shape=[..., d]
+
+    Returns
+    -------
+    curvatures : torch.Tensor, shape=[..., d, d]
+        Symmetric, with a **zero diagonal** (a plane needs two distinct
+        directions; the diagonal is a placeholder, not a curvature). All
+        zeros when ``d = 1``.
+    """
+    points = as_points(codes, "codes", space.latent_dim)
+    dim = space.latent_dim
+    batch = tuple(points.shape[:-1])
+    out = torch.zeros(batch + (dim, dim), dtype=points.dtype, device=points.device)
+    if dim < 2:
+        space.prepare(codes=points)  # dtype and domain checks
+        return out
+    rows, cols = torch.triu_indices(dim, dim, offset=1)
+    eye = torch.eye(dim, dtype=points.dtype, device=points.device)
+    values = _curvature.sectional_curvature(space, eye[rows], eye[cols], points[..., None, :])
+    out = out.to(values.dtype)
+    out[..., rows, cols] = values
+    out[..., cols, rows] = values
+    return out
+
+
+def _check_plane(plane, dim):
+    try:
+        i, j = plane
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"`plane` must be a pair of latent coordinate indices (i, j), got {plane!r}."
+        ) from err
+    for index in (i, j):
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < dim:
+            raise ValueError(
+                f"`plane` indices must be integers in [0, {dim}) (latent dimension "
+                f"{dim}), got {plane!r}."
+            )
+    if i == j:
+        raise ValueError(f"`plane` indices must be distinct, got {plane!r}.")
+    return int(i), int(j)
+
+
+def holonomy_angle(space, center, radius, plane=(0, 1), n_segments=64):
+    r"""Holonomy of a small latent circle: a transport-only curvature estimate.
+
+    A tangent vector ``e_i`` is parallel transported
+    (:func:`~geomstats_gen.transport.transport_along_path`, ``method="ode"``)
+    once around the closed polygon with ``n_segments`` sides inscribed in the
+    latent circle :math:`c + r(\cos t\, e_i + \sin t\, e_j)`, starting and
+    ending at :math:`c + r e_i` and run counterclockwise (from ``e_i``
+    towards ``e_j``). The transported vector is expressed in the
+    ``G``-orthonormal frame of the plane ``span(e_i, e_j)`` obtained by
+    Gram-Schmidt from ``(e_i, e_j)`` at the loop's start point (to first
+    order in ``radius`` the frame at ``center``); its angle is the
+    holonomy angle.
+
+    By Gauss-Bonnet, for small loops the angle is
+    :math:`\approx K \cdot \mathrm{area}`, with :math:`K` the sectional
+    curvature of the plane ``(e_i, e_j)`` at ``center`` and ``area`` the
+    Riemannian area enclosed. The area is estimated to first order as
+    :math:`\sqrt{\det G_{\text{plane}}(c)}\, A` with
+    :math:`A = \tfrac{n}{2} r^2 \sin(2\pi / n)` the latent area of the
+    polygon (:math:`\to \pi r^2`). Hence ``angle / area`` estimates ``K``
+    with a relative error ``O(radius)`` (``O(radius^2)`` where ``G`` is
+    smooth, its linear variation averaging out over the circle), as long as
+    ``|K| area`` stays well below ``pi``.
+
+    Parameters
+    ----------
+    space : GeneratedManifold
+    center : array-like, shape=[..., d]
+        Centres of the loops.
+    radius : float
+        Latent radius of the loops, positive.
+    plane : tuple of int
+        Latent coordinate indices ``(i, j)``, distinct, in ``[0, d)``.
+    n_segments : int
+        Number of sides of the polygon (at least 3).
+
+    Returns
+    -------
+    result : HolonomyResult
+        ``angle`` (signed, radians, in ``(-pi, pi]``), ``area``,
+        ``curvature = angle / area``; each of shape ``[...]``.
+    """
+    dim = space.latent_dim
+    i, j = _check_plane(plane, dim)
+    try:
+        radius = float(radius)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"`radius` must be a positive number, got {radius!r}.") from err
+    if not math.isfinite(radius) or radius <= 0:
+        raise ValueError(f"`radius` must be a positive number, got {radius!r}.")
+    n_segments = check_positive_int(n_segments, "n_segments")
+    if n_segments < 3:
+        raise ValueError(f"`n_segments` must be at least 3, got {n_segments}.")
+    (c,), batch, like = space.prepare(center=center)
+    dtype, device = c.dtype, c.device
+    with space.grad_mode(center):
+        eye = torch.eye(dim, dtype=dtype, device=device)
+        e_i, e_j = eye[i], eye[j]
+        t = torch.arange(n_segments + 1, dtype=torch.float64) * (2 * math.pi / n_segments)
+        cos_t, sin_t = torch.cos(t), torch.sin(t)
+        cos_t[-1], sin_t[-1] = 1.0, 0.0  # close the loop exactly
+        offsets = radius * (
+            cos_t.to(dtype=dtype, device=device)[:, None] * e_i
+            + sin_t.to(dtype=dtype, device=device)[:, None] * e_j
+        )
+        path = c[:, None, :] + offsets[None]  # [n, m + 1, d]
+        start = path[:, 0].contiguous()
+        vec = e_i.expand_as(start)
+        transported = transport_along_path(space, vec, path, method="ode")
+
+        g_start = space.metric.metric_matrix(start)  # [n, d, d]
+        g_ii, g_ij, g_jj = g_start[:, i, i], g_start[:, i, j], g_start[:, j, j]
+        # G-orthonormal frame of span(e_i, e_j): f1 = e_i / |e_i|,
+        # f2 = (e_j - <e_j, f1> f1) / |.|.
+        norm_i = g_ii.sqrt()
+        det_start = (g_ii * g_jj - g_ij * g_ij).clamp_min(0)
+        g_w = (g_start @ transported[..., None]).squeeze(-1)  # G w
+        comp_1 = g_w[:, i] / norm_i
+        # <w, f2> = (<w, e_j> - <w, e_i> g_ij / g_ii) / sqrt(det / g_ii)
+        comp_2 = (g_w[:, j] - g_w[:, i] * g_ij / g_ii) / (det_start / g_ii).sqrt()
+        angle = torch.atan2(comp_2, comp_1)
+        angle = torch.where(angle <= -math.pi, angle + 2 * math.pi, angle)
+
+        g_center = space.metric.metric_matrix(c)
+        det_center = (
+            g_center[:, i, i] * g_center[:, j, j] - g_center[:, i, j] ** 2
+        ).clamp_min(0)
+        latent_area = 0.5 * n_segments * radius**2 * math.sin(2 * math.pi / n_segments)
+        area = det_center.sqrt() * latent_area
+        curv = angle / area
+    finish = space.finish
+    return HolonomyResult(
+        angle=finish(angle, batch, like),
+        area=finish(area, batch, like),
+        curvature=finish(curv, batch, like),
+    )
