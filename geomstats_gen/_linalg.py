@@ -56,6 +56,29 @@ def pullback_solve(jac, rhs):
     return coords.squeeze(-1) if vector else coords
 
 
+def project_tangent(jac_from, jac_to, vec):
+    """Shao et al.'s projection step: move ``vec`` to the next tangent space.
+
+    Push ``vec`` forward with ``jac_from``, pull it back with ``jac_to``
+    (orthogonal projection onto the new tangent space), and rescale it to
+    its previous norm.
+
+    Parameters
+    ----------
+    jac_from, jac_to : torch.Tensor, shape=[n, D, d]
+    vec : torch.Tensor, shape=[n, d]
+
+    Returns
+    -------
+    moved : torch.Tensor, shape=[n, d]
+    """
+    pushed = (jac_from @ vec[..., None]).squeeze(-1)
+    moved = pullback_solve(jac_to, pushed)
+    new_norm = torch.linalg.vector_norm((jac_to @ moved[..., None]).squeeze(-1), dim=-1)
+    old_norm = torch.linalg.vector_norm(pushed, dim=-1)
+    return moved * (old_norm / new_norm.clamp_min(torch.finfo(moved.dtype).tiny))[:, None]
+
+
 def metric_from_jacobian(jac):
     """Pullback metric matrix ``G = J^T J``.
 

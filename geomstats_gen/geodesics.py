@@ -30,7 +30,7 @@ from geomstats.numerics.geodesic import ExpSolver, LogSolver
 
 from geomstats_gen import autodiff
 from geomstats_gen._checks import check_positive_int
-from geomstats_gen._linalg import pullback_solve
+from geomstats_gen._linalg import project_tangent, pullback_solve
 
 
 class ConvergenceWarning(UserWarning):
@@ -741,13 +741,10 @@ def _projection_shooting(space, z, v, n_steps):
     chunk = space._chunk(space.embedding_dim * z.shape[-1])
     jac = autodiff.jacobian(space.flat_decoder, z, chunk_size=chunk)
     for _ in range(n_steps):
-        pushed = (jac @ v[..., None]).squeeze(-1)
         z = z + v / n_steps
-        jac = autodiff.jacobian(space.flat_decoder, z, chunk_size=chunk)
-        new_v = pullback_solve(jac, pushed)
-        new_norm = torch.linalg.vector_norm((jac @ new_v[..., None]).squeeze(-1), dim=-1)
-        old_norm = torch.linalg.vector_norm(pushed, dim=-1)
-        v = new_v * (old_norm / new_norm.clamp_min(torch.finfo(z.dtype).tiny))[:, None]
+        jac_next = autodiff.jacobian(space.flat_decoder, z, chunk_size=chunk)
+        v = project_tangent(jac, jac_next, v)
+        jac = jac_next
     return z, v
 
 

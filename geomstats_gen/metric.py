@@ -615,11 +615,14 @@ def geodesic_acceleration(space, z, v):
     -------
     acceleration : torch.Tensor, shape=[n, d]
     """
-    jac = space.work_jacobian(z)
-    _, _, second = autodiff.second_derivative(
-        space.flat_decoder, z, v, v, chunk_size=space._chunk(space.embedding_dim * 3)
+    return -autodiff.christoffel_contraction(
+        space.flat_decoder,
+        z,
+        space.work_jacobian(z),
+        v,
+        v,
+        chunk_size=space._chunk(space.embedding_dim * 3),
     )
-    return -pullback_solve(jac, second)
 
 
 def _required(base_point):

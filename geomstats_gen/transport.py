@@ -22,7 +22,7 @@ import torch
 
 from geomstats_gen import autodiff
 from geomstats_gen._checks import as_points, check_positive_int, result_like
-from geomstats_gen._linalg import pullback_solve
+from geomstats_gen._linalg import project_tangent, pullback_solve
 
 _METHODS = ("ode", "projection")
 
@@ -35,25 +35,10 @@ def _check_method(method, allowed=_METHODS, name="method"):
 
 
 def _gamma(space, z, jac, u, v):
-    r"""Christoffel contraction :math:`\Gamma(u, v)` at flat points.
-
-    Parameters
-    ----------
-    space : GeneratedManifold
-    z : torch.Tensor, shape=[n, d]
-    jac : torch.Tensor, shape=[n, D, d]
-        Jacobians at ``z``.
-    u, v : torch.Tensor, shape=[n, d]
-
-    Returns
-    -------
-    gamma : torch.Tensor, shape=[n, d]
-        ``G^{-1} J^T d^2 g(z)[u, v]``.
-    """
-    _, _, second = autodiff.second_derivative(
-        space.flat_decoder, z, u, v, chunk_size=space._chunk(space.embedding_dim * 3)
+    """:func:`geomstats_gen.autodiff.christoffel_contraction` on the space's decoder."""
+    return autodiff.christoffel_contraction(
+        space.flat_decoder, z, jac, u, v, chunk_size=space._chunk(space.embedding_dim * 3)
     )
-    return pullback_solve(jac, second)
 
 
 def _prepare_path(space, tangent_vec, path):
@@ -92,15 +77,11 @@ def _prepare_path(space, tangent_vec, path):
 
 def _projection_flat(space, v, nodes):
     """Shao et al.'s projection transport on flat work tensors."""
-    tiny = torch.finfo(v.dtype).tiny
     jac = space.work_jacobian(nodes[:, 0])
     for i in range(nodes.shape[1] - 1):
-        pushed = (jac @ v[..., None]).squeeze(-1)
-        jac = space.work_jacobian(nodes[:, i + 1].contiguous())
-        new_v = pullback_solve(jac, pushed)
-        new_norm = torch.linalg.vector_norm((jac @ new_v[..., None]).squeeze(-1), dim=-1)
-        old_norm = torch.linalg.vector_norm(pushed, dim=-1)
-        v = new_v * (old_norm / new_norm.clamp_min(tiny))[:, None]
+        jac_next = space.work_jacobian(nodes[:, i + 1].contiguous())
+        v = project_tangent(jac, jac_next, v)
+        jac = jac_next
     return v
 
 
