@@ -28,8 +28,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import geomstats_gen  # noqa: E402,F401  (selects Geomstats' pytorch backend first)
 import torch  # noqa: E402
 from _timing import best_of, format_seconds, print_table, timed_call  # noqa: E402
+from bench_geodesics import make_decoder  # noqa: E402
 
-from geomstats_gen import GeneratedManifold, SphereChart, make_mlp  # noqa: E402
+from geomstats_gen import GeneratedManifold, SphereChart  # noqa: E402
 from geomstats_gen.testing import StockPullbackSpace  # noqa: E402
 
 F32, F64 = torch.float32, torch.float64
@@ -38,12 +39,6 @@ DECODERS = [
     ("MLP 10->256->512->784", [10, 256, 512, 784]),
 ]
 TARGET_SCALAR_S = 10.0
-
-
-def make_decoder(sizes, dtype):
-    if sizes is None:
-        return SphereChart(1.0)
-    return make_mlp(sizes, activation="tanh", seed=0, dtype=dtype)
 
 
 def stock_child(spec):
