@@ -83,9 +83,12 @@ class SphereChart(nn.Module):
         """Map ``[n, 2]`` points ``(theta, phi)`` to ``[n, 3]``."""
         theta, phi = z[..., 0], z[..., 1]
         sin_t = torch.sin(theta)
-        return self.radius * torch.stack(
+        unit = torch.stack(
             [sin_t * torch.cos(phi), sin_t * torch.sin(phi), torch.cos(theta)], dim=-1
         )
+        # A product with a Python scalar runs Python decompositions under
+        # torch.func transforms (torch 2.13): skip it for the unit sphere.
+        return unit if self.radius == 1.0 else self.radius * unit
 
 
 class TorusChart(nn.Module):
