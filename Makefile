@@ -17,8 +17,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[test]"
 	touch $(STAMP)
 
+# The main job: trains a VAE on the embedded digits, analyses its latent
+# geometry and writes the report to geomstats-gen-report/ (about a minute).
 demo: $(STAMP)
-	$(BIN)/python -m geomstats_gen demo
+	$(BIN)/python -m geomstats_gen demo --out geomstats-gen-report
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
@@ -30,4 +32,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info geomstats-gen-report gpu-report

@@ -460,6 +460,9 @@ def main(argv=None):
     )
     parser.add_argument("--no-stock", action="store_true", help="skip stock Geomstats")
     parser.add_argument("--no-float64", action="store_true", help="skip our float64 rows")
+    parser.add_argument(
+        "--only", default=None, help="run only the manifolds whose label contains this text"
+    )
     parser.add_argument("--stock-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.stock_child is not None:
@@ -476,6 +479,8 @@ def main(argv=None):
     rows = []
     ref_notes = []
     for label, sizes, stock_ok, ref_nodes in MANIFOLDS:
+        if args.only and args.only not in label:
+            continue
         a, b = sample_pairs(sizes, n_pairs)
         k = min(n_sub, n_pairs)
         progress(f"{label}: reference", start)

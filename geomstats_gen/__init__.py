@@ -15,7 +15,11 @@ from geomstats_gen.decoders import (  # noqa: E402
     TorusChart,
     make_mlp,
 )
-from geomstats_gen.manifold import GeneratedManifold, OutsideDomainWarning  # noqa: E402
+from geomstats_gen.manifold import (  # noqa: E402
+    GeneratedManifold,
+    ImmersionWarning,
+    OutsideDomainWarning,
+)
 from geomstats_gen.geodesics import ConvergenceWarning, GeodesicResult  # noqa: E402
 from geomstats_gen.metric import DecoderPullbackMetric  # noqa: E402
 from geomstats_gen.transport import analogy  # noqa: E402
@@ -26,6 +30,7 @@ __all__ = [
     "ConvergenceWarning",
     "DecoderPullbackMetric",
     "GeodesicResult",
+    "ImmersionWarning",
     "OutsideDomainWarning",
     "GeneratedManifold",
     "LinearDecoder",

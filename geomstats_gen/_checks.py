@@ -5,9 +5,21 @@ Every public entry point converts its array arguments with :func:`as_points`
 was expected, and results can be returned where the caller's points live.
 """
 
+import math
 import numbers
+import warnings
 
 import torch
+
+#: Floating dtypes refused for decoders: forward-mode derivatives and the
+#: Cholesky solves of the metric are not implemented (or far too inaccurate)
+#: in half precision on CPU.
+HALF_DTYPES = (torch.float16, torch.bfloat16)
+
+
+class ImmersionWarning(UserWarning):
+    """The decoder is not an immersion at some points: its Jacobian is
+    (numerically) rank deficient, so the pullback metric is degenerate there."""
 
 
 def as_tensor(value, name):
@@ -23,8 +35,9 @@ def as_tensor(value, name):
     Returns
     -------
     tensor : torch.Tensor
-        The same tensor when ``value`` is already a tensor. Non-floating
-        inputs (integers, booleans) are converted to float64.
+        The same tensor when ``value`` is already a tensor. Integer inputs
+        are converted to float64; booleans and complex numbers are refused
+        (TypeError), as are tensors on the ``meta`` device (ValueError).
     """
     if isinstance(value, torch.Tensor):
         tensor = value
@@ -38,6 +51,12 @@ def as_tensor(value, name):
             ) from err
     if tensor.is_complex():
         raise TypeError(f"`{name}` must be real, got a {tensor.dtype} tensor.")
+    if tensor.dtype == torch.bool:
+        raise TypeError(f"`{name}` must hold numbers, got a boolean array.")
+    if tensor.is_meta:
+        raise ValueError(
+            f"`{name}` is on the 'meta' device and holds no values; pass real data."
+        )
     if not tensor.is_floating_point():
         tensor = tensor.to(torch.float64)
     return tensor
@@ -116,3 +135,82 @@ def check_positive_int(value, name, allow_none=False):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
     return int(value)
+
+
+def check_decoder_dtype(dtype, name="decoder"):
+    """Refuse half-precision decoders with a TypeError naming the dtype."""
+    if dtype in HALF_DTYPES:
+        raise TypeError(
+            f"`{name}` computes in {dtype}, which is not supported: forward-mode "
+            "derivatives and the Cholesky solves of the metric are not implemented "
+            "(or lose all accuracy) in half precision. Convert the decoder with "
+            "`decoder.float()` (or `.double()`)."
+        )
+    return dtype
+
+
+def default_cond_limit(dtype):
+    """Largest condition number of ``J`` accepted in the working ``dtype``.
+
+    Two losses bound it: the decoder's rounding (relative error ``eps`` of
+    ``J``) leaves about ``eps * cond(J)`` relative accuracy in the smallest
+    singular value, and the solves with ``G = J^T J`` (formed in float64)
+    lose ``eps_64 * cond(J)^2``. The limit keeps both below 1 %: about
+    ``6.7e6`` for float64 decoders and ``8.4e4`` for float32 ones.
+    """
+    eps = torch.finfo(dtype if dtype.is_floating_point else torch.float64).eps
+    eps64 = torch.finfo(torch.float64).eps
+    return min(1e-2 / eps, math.sqrt(1e-2 / eps64))
+
+
+def jacobian_condition(jac):
+    """Condition numbers of Jacobians, from the eigenvalues of ``J^T J``.
+
+    Parameters
+    ----------
+    jac : torch.Tensor, shape=[n, D, d]
+
+    Returns
+    -------
+    cond : torch.Tensor, shape=[n], float64
+        ``sigma_max / sigma_min``; ``inf`` where ``J`` loses rank exactly
+        (or is zero), never NaN.
+    """
+    jac = jac.detach().to(torch.float64)
+    gram = jac.transpose(-1, -2) @ jac
+    eig = torch.linalg.eigvalsh(gram)
+    low, high = eig[..., 0].clamp_min(0), eig[..., -1].clamp_min(0)
+    cond = torch.sqrt(high / low)
+    return torch.where((low > 0) & torch.isfinite(cond), cond, torch.full_like(cond, math.inf))
+
+
+def warn_if_not_immersion(jac, name, limit, stacklevel=3):
+    """Emit an :class:`ImmersionWarning` where ``cond(J) > limit``.
+
+    Parameters
+    ----------
+    jac : torch.Tensor, shape=[n, D, d]
+    name : str
+        Argument whose points are checked, named in the message.
+    limit : float
+
+    Returns
+    -------
+    cond : torch.Tensor, shape=[n], float64
+    """
+    if jac.shape[0] == 0:
+        return jac.new_zeros(0, dtype=torch.float64)
+    cond = jacobian_condition(jac)
+    bad = cond > limit
+    if bool(bad.any()):
+        worst = float(cond.max())
+        warnings.warn(
+            f"`{name}`: the decoder is not an immersion at {int(bad.sum())} of "
+            f"{bad.numel()} points: the condition number of its Jacobian reaches "
+            f"{worst:.3g} (limit {limit:.3g}). The pullback metric is degenerate "
+            "there; solves fall back to a pseudo-inverse and the geometry is "
+            "unreliable.",
+            ImmersionWarning,
+            stacklevel=stacklevel,
+        )
+    return cond

@@ -162,6 +162,7 @@ def _normal_part(jac, vectors):
 def _flat_second_fundamental_form(space, z):
     """II at flat points: ``jac [n, D, d]`` and ``II [n, D, d, d]``."""
     jac = space.work_jacobian(z)
+    space.check_immersion(jac, "base_point")
     hess = space.work_hessian(z)
     n, emb, dim = jac.shape
     second = _normal_part(jac, hess.reshape(n, emb, dim * dim)).reshape(n, emb, dim, dim)
@@ -341,6 +342,7 @@ def curvature(space, tangent_vec_a, tangent_vec_b, tangent_vec_c, base_point):
     )
     with space.grad_mode(*inputs):
         jac = space.work_jacobian(z)
+        space.check_immersion(jac, "base_point")
         n, dim = z.shape
         eye = torch.eye(dim, dtype=z.dtype, device=z.device)
         basis = [eye[m].expand(n, dim) for m in range(dim)]
@@ -381,7 +383,12 @@ def sectional_curvature(space, tangent_vec_a, tangent_vec_b, base_point):
         tangent_vec_a=tangent_vec_a, tangent_vec_b=tangent_vec_b, base_point=base_point
     )
     with space.grad_mode(*inputs):
+        # K is invariant under scaling u and v: rescaling them to a largest
+        # entry of 1 keeps tiny (even subnormal) or huge inputs from under- or
+        # overflowing in the squared norms (float32 especially)
+        u, v = _unit_max(u), _unit_max(v)
         jac = space.work_jacobian(z)
+        space.check_immersion(jac, "base_point")
         second = _normal_part(jac, _flat_second_derivatives(space, z, [(u, u), (v, v), (u, v)]))
         ii_uu, ii_vv, ii_uv = second.unbind(-1)
         numerator = (ii_uu * ii_vv).sum(-1) - (ii_uv * ii_uv).sum(-1)
@@ -389,10 +396,17 @@ def sectional_curvature(space, tangent_vec_a, tangent_vec_b, base_point):
         jv = (jac @ v.unsqueeze(-1)).squeeze(-1)
         uu, vv, uv = (ju * ju).sum(-1), (jv * jv).sum(-1), (ju * jv).sum(-1)
         denominator = uu * vv - uv * uv
-        degenerate = denominator <= 1e-14 * uu * vv
+        # parallel vectors up to the rounding of the working dtype
+        degenerate = denominator <= max(1e-14, 64 * torch.finfo(z.dtype).eps) * uu * vv
         safe = torch.where(degenerate, torch.ones_like(denominator), denominator)
         out = torch.where(degenerate, torch.zeros_like(numerator), numerator / safe)
     return space.finish(out, batch, like)
+
+
+def _unit_max(vec):
+    """``vec`` divided by its largest absolute entry (zero vectors unchanged)."""
+    scale = vec.abs().amax(dim=-1, keepdim=True)
+    return torch.where(scale > 0, vec / torch.where(scale > 0, scale, 1), vec)
 
 
 def _flat_ricci(second, cometric):

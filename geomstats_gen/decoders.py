@@ -9,6 +9,8 @@ dtype and on the device of their input (they have no parameters), except the
 MLPs and :class:`LinearDecoder`, which hold weights.
 """
 
+import math
+
 import torch
 from torch import nn
 
@@ -22,6 +24,17 @@ ACTIVATIONS = {
     "sigmoid": nn.Sigmoid,
     "relu": nn.ReLU,
 }
+
+
+def _positive_float(value, name):
+    """``float(value)``, checked to be finite and positive."""
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"`{name}` must be a positive number, got {value!r}.") from None
+    if not math.isfinite(out) or out <= 0:
+        raise ValueError(f"`{name}` must be a positive finite number, got {value!r}.")
+    return out
 
 
 class LinearDecoder(nn.Module):
@@ -77,7 +90,7 @@ class SphereChart(nn.Module):
 
     def __init__(self, radius=1.0):
         super().__init__()
-        self.radius = float(radius)
+        self.radius = _positive_float(radius, "radius")
 
     def forward(self, z):
         """Map ``[n, 2]`` points ``(theta, phi)`` to ``[n, 3]``."""
@@ -108,8 +121,13 @@ class TorusChart(nn.Module):
 
     def __init__(self, major_radius=2.0, minor_radius=1.0):
         super().__init__()
-        self.major_radius = float(major_radius)
-        self.minor_radius = float(minor_radius)
+        self.major_radius = _positive_float(major_radius, "major_radius")
+        self.minor_radius = _positive_float(minor_radius, "minor_radius")
+        if self.minor_radius >= self.major_radius:
+            raise ValueError(
+                f"`minor_radius` must be smaller than `major_radius` (a torus of "
+                f"revolution), got {self.minor_radius} >= {self.major_radius}."
+            )
 
     def forward(self, z):
         """Map ``[n, 2]`` points ``(u, v)`` to ``[n, 3]``."""

@@ -10,12 +10,19 @@ from geomstats.geometry.euclidean import Euclidean
 
 from geomstats_gen import autodiff
 from geomstats_gen._checks import (
+    HALF_DTYPES,
+    ImmersionWarning,
     as_points,
     as_tensor,
     broadcast_batch,
+    check_decoder_dtype,
     check_positive_int,
+    default_cond_limit,
     result_like,
+    warn_if_not_immersion,
 )
+
+__all__ = ["GeneratedManifold", "ImmersionWarning", "OutsideDomainWarning"]
 
 _POINT_ARGUMENTS = frozenset(
     {"point", "base_point", "point_a", "point_b", "position", "initial_point", "end_point"}
@@ -72,6 +79,36 @@ class GeneratedManifold(ImmersedSet):
         extrapolation of the decoder. Default: no check.
     equip : bool
         Equip the space with :class:`~geomstats_gen.DecoderPullbackMetric`.
+    cond_limit : float, optional
+        Largest condition number of the decoder's Jacobian at the points
+        given to the metric before an :class:`ImmersionWarning` is emitted
+        (the decoder is then numerically not an immersion: the metric is
+        degenerate and solves use a pseudo-inverse). Default: about ``6.7e6``
+        for float64 decoders and ``8.4e4`` for float32 ones (see
+        :func:`geomstats_gen._checks.default_cond_limit`); ``math.inf``
+        turns the check off.
+
+    Raises
+    ------
+    TypeError
+        If ``decoder`` is not callable, returns no floating tensor, or
+        computes in float16 or bfloat16 (not supported: convert it with
+        ``decoder.float()``).
+    ValueError
+        If ``latent_dim``, ``chunk_size``, ``max_elements``,
+        ``domain_radius`` or ``cond_limit`` is not a positive number, or the
+        decoder fails on a probe batch.
+
+    Notes
+    -----
+    Memory: every derivative computation is split into chunks of points so
+    that its largest intermediate tensor holds at most ``max_elements``
+    numbers (``chunk_size`` points if given), e.g. ``max_elements / (D d)``
+    points per chunk for Jacobians; the log solver likewise solves at most
+    ``max_elements / (2 n_nodes D d)`` pairs at a time. Peak memory per call
+    is therefore a few times ``max_elements`` times the size of the working
+    dtype, whatever the batch size; chunked and unchunked results agree to
+    rounding.
 
     Attributes
     ----------
@@ -94,6 +131,7 @@ class GeneratedManifold(ImmersedSet):
         max_elements=autodiff.DEFAULT_MAX_ELEMENTS,
         domain_radius=None,
         equip=True,
+        cond_limit=None,
     ):
         if not callable(decoder):
             raise TypeError(
@@ -110,8 +148,19 @@ class GeneratedManifold(ImmersedSet):
                     f"`domain_radius` must be a positive number, got {domain_radius!r}."
                 )
         self.domain_radius = domain_radius
+        if cond_limit is not None:
+            try:
+                cond_limit = float(cond_limit)
+            except (TypeError, ValueError) as err:
+                raise ValueError(
+                    f"`cond_limit` must be a number > 1, got {cond_limit!r}."
+                ) from err
+            if not cond_limit > 1:
+                raise ValueError(f"`cond_limit` must be a number > 1, got {cond_limit!r}.")
         self.decoder = decoder
         self.work_dtype, self.work_device = _decoder_placement(decoder)
+        check_decoder_dtype(self.work_dtype)
+        self.cond_limit = cond_limit
         _warn_if_training(decoder)
         self.output_shape = self._probe_output_shape()
         self.embedding_dim = math.prod(self.output_shape)
@@ -156,6 +205,7 @@ class GeneratedManifold(ImmersedSet):
             raise TypeError(
                 f"`decoder` must return floating point values, got {out.dtype}."
             )
+        check_decoder_dtype(out.dtype)
         return tuple(out.shape[1:])
 
     def flat_decoder(self, z):
@@ -172,8 +222,14 @@ class GeneratedManifold(ImmersedSet):
         return autodiff.chunk_size_for(elements_per_point, self.max_elements)
 
     def to_work(self, tensor):
-        """Move a tensor to the decoder's device and dtype."""
+        """Move a tensor to the decoder's device and dtype.
+
+        For a decoder without parameters, half-precision inputs are computed
+        in float32 (results still come back in the caller's dtype).
+        """
         dtype = self.work_dtype or tensor.dtype
+        if dtype in HALF_DTYPES:
+            dtype = torch.float32
         return tensor.to(dtype=dtype, device=self.work_device or tensor.device)
 
     def prepare(self, **named):
@@ -222,6 +278,39 @@ class GeneratedManifold(ImmersedSet):
                 OutsideDomainWarning,
                 stacklevel=4,
             )
+
+    def immersion_cond_limit(self, dtype):
+        """Condition-number limit of the Jacobian for a working ``dtype``."""
+        return self.cond_limit if self.cond_limit is not None else default_cond_limit(dtype)
+
+    def check_immersion(self, jac, name="base_point"):
+        """Warn where the decoder is not an immersion.
+
+        Parameters
+        ----------
+        jac : torch.Tensor, shape=[n, D, d]
+            Jacobians at the points of argument ``name``.
+        name : str
+            Argument named in the :class:`ImmersionWarning`.
+
+        Returns
+        -------
+        cond : torch.Tensor, shape=[n], float64
+            Condition numbers of the Jacobians (``inf`` where rank is lost).
+        """
+        return warn_if_not_immersion(
+            jac, name, self.immersion_cond_limit(jac.dtype), stacklevel=4
+        )
+
+    def check_immersion_at(self, z, name="base_point"):
+        """Compute Jacobians at flat work points ``z`` and :meth:`check_immersion`."""
+        if self.cond_limit == math.inf or z.shape[0] == 0:
+            return None
+        with torch.no_grad():
+            jac = self.work_jacobian(z.detach())
+        return warn_if_not_immersion(
+            jac, name, self.immersion_cond_limit(jac.dtype), stacklevel=5
+        )
 
     @staticmethod
     def finish(tensor, batch_shape, like):

@@ -1,10 +1,12 @@
 """The pullback metric of a decoder, computed with forward-mode autodiff."""
 
+import math
+
 import torch
 from geomstats.geometry.pullback_metric import PullbackMetric
 
 from geomstats_gen import autodiff, curvature, transport
-from geomstats_gen._checks import as_points, as_tensor, check_finite
+from geomstats_gen._checks import as_points, as_tensor, check_finite, warn_if_not_immersion
 from geomstats_gen.geodesics import DiscreteEnergyLogSolver, GeodesicODEExpSolver
 from geomstats_gen._linalg import (
     inverse_metric_from_jacobian,
@@ -114,7 +116,9 @@ class DecoderPullbackMetric(PullbackMetric):
         space = self._space
         (z,), batch, like = space.prepare(base_point=_required(base_point))
         with space.grad_mode(base_point):
-            mat = metric_from_jacobian(space.work_jacobian(z))
+            jac = space.work_jacobian(z)
+            space.check_immersion(jac, "base_point")
+            mat = metric_from_jacobian(jac)
         return space.finish(mat, batch, like)
 
     def cometric_matrix(self, base_point=None):
@@ -133,7 +137,9 @@ class DecoderPullbackMetric(PullbackMetric):
         space = self._space
         (z,), batch, like = space.prepare(base_point=_required(base_point))
         with space.grad_mode(base_point):
-            cometric = inverse_metric_from_jacobian(space.work_jacobian(z))
+            jac = space.work_jacobian(z)
+            space.check_immersion(jac, "base_point")
+            cometric = inverse_metric_from_jacobian(jac)
         return space.finish(cometric, batch, like)
 
     def inner_product_derivative_matrix(self, base_point=None):
@@ -155,6 +161,7 @@ class DecoderPullbackMetric(PullbackMetric):
         (z,), batch, like = space.prepare(base_point=_required(base_point))
         with space.grad_mode(base_point):
             jac = space.work_jacobian(z)
+            space.check_immersion(jac, "base_point")
             hess = space.work_hessian(z)
             term = torch.einsum("naki,naj->nijk", hess, jac)
             deriv = term + term.transpose(1, 2)
@@ -249,6 +256,7 @@ class DecoderPullbackMetric(PullbackMetric):
         (z,), batch, like = space.prepare(base_point=_required(base_point))
         with space.grad_mode(base_point):
             jac = space.work_jacobian(z)
+            space.check_immersion(jac, "base_point")
             hess = space.work_hessian(z)
             gamma = pullback_solve(jac, hess.reshape(*hess.shape[:2], dim * dim))
             gamma = gamma.reshape(-1, dim, dim, dim)
@@ -289,6 +297,72 @@ class DecoderPullbackMetric(PullbackMetric):
     # ------------------------------------------------------------------
     # Distances
     # ------------------------------------------------------------------
+    def _check_immersion_at(self, **named):
+        """Warn (ImmersionWarning) where the decoder is not an immersion at the
+        given points; also validates them (the error names the argument)."""
+        space = self._space
+        dim = space.latent_dim
+        tensors = {name: as_points(value, name, dim) for name, value in named.items()}
+        if space.cond_limit == math.inf:
+            return
+        flat = [space.to_work(tensor.reshape(-1, dim)) for tensor in tensors.values()]
+        if sum(part.shape[0] for part in flat) == 0:
+            return
+        with torch.no_grad():  # one Jacobian call for all the points
+            jac = space.work_jacobian(torch.cat(flat).detach().contiguous())
+        limit = space.immersion_cond_limit(jac.dtype)
+        for name, part in zip(tensors, jac.split([part.shape[0] for part in flat])):
+            if part.shape[0]:
+                warn_if_not_immersion(part, name, limit, stacklevel=4)
+
+    def exp(self, tangent_vec, base_point):
+        """Riemannian exponential, by integrating the geodesic ODE.
+
+        See :class:`~geomstats_gen.geodesics.GeodesicODEExpSolver` (attribute
+        ``exp_solver``) for the integrators and their settings.
+
+        Parameters
+        ----------
+        tangent_vec : array-like, shape=[..., d]
+        base_point : array-like, shape=[..., d]
+
+        Returns
+        -------
+        end_point : torch.Tensor, shape=[..., d]
+
+        Raises
+        ------
+        FloatingPointError
+            If the integration blows up (non-finite end points), e.g. where
+            the decoder's Jacobian loses rank along the geodesic; an
+            :class:`~geomstats_gen.ImmersionWarning` is emitted first when
+            it has lost rank at ``base_point``.
+        """
+        self._check_immersion_at(base_point=base_point)
+        end = self.exp_solver.exp(tangent_vec, base_point)
+        if end.numel() and not bool(torch.isfinite(end).all()):
+            raise FloatingPointError(
+                "exp: the geodesic ODE blew up (non-finite end points); the decoder's "
+                "Jacobian may lose rank along the geodesic, or the tangent vector is "
+                "too long for the integrator."
+            )
+        return end
+
+    def log(self, point, base_point):
+        """Riemannian logarithm, from the connecting discrete geodesic.
+
+        Parameters
+        ----------
+        point : array-like, shape=[..., d]
+        base_point : array-like, shape=[..., d]
+
+        Returns
+        -------
+        tangent_vec : torch.Tensor, shape=[..., d]
+        """
+        self._check_immersion_at(point=point, base_point=base_point)
+        return self.log_solver.solve(point, base_point).log
+
     def connecting_geodesic(self, point, base_point, warn=True):
         """Solve for the geodesics from ``base_point`` to ``point``, with diagnostics.
 
@@ -306,6 +380,7 @@ class DecoderPullbackMetric(PullbackMetric):
             ``path``, ``log``, ``length``, ``energy``, ``iterations``,
             ``converged``.
         """
+        self._check_immersion_at(point=point, base_point=base_point)
         return self.log_solver.solve(point, base_point, warn=warn)
 
     def squared_dist(self, point_a, point_b):
@@ -338,6 +413,7 @@ class DecoderPullbackMetric(PullbackMetric):
         """
         if _tracks_grad(point_a, point_b):
             return self.squared_dist(point_a, point_b).clamp_min(0).sqrt()
+        self._check_immersion_at(point_a=point_a, point_b=point_b)
         return self.log_solver.solve(point_b, point_a).length
 
     def dist_pairwise(self, points, n_jobs=1, **joblib_kwargs):
@@ -364,7 +440,11 @@ class DecoderPullbackMetric(PullbackMetric):
         rows, cols = torch.triu_indices(n_samples, n_samples, offset=1, device=points.device)
         out = points.new_zeros((n_samples, n_samples))
         if rows.numel():
-            upper = self.dist(points[rows], points[cols])
+            if _tracks_grad(points):
+                upper = self.dist(points[rows], points[cols])
+            else:
+                self._check_immersion_at(points=points)  # once per point, not per pair
+                upper = self.log_solver.solve(points[cols], points[rows]).length
             out[rows, cols] = upper
             out[cols, rows] = upper
         return out
@@ -422,6 +502,8 @@ class DecoderPullbackMetric(PullbackMetric):
         -------
         transported : torch.Tensor, shape=[..., d]
         """
+        if direction is not None:
+            self._check_immersion_at(base_point=base_point)
         return transport.parallel_transport(
             self._space,
             tangent_vec,

@@ -43,3 +43,43 @@ def sphere_points(n, seed=0):
     theta = 0.7 + 1.7 * torch.rand(n, generator=gen, dtype=F64)
     phi = -1.2 + 2.4 * torch.rand(n, generator=gen, dtype=F64)
     return torch.stack([theta, phi], dim=-1)
+
+
+# ----------------------------------------------------------------------
+# Hypothesis profiles (tests/test_properties.py)
+# ----------------------------------------------------------------------
+# "ci" (default): few examples, derandomized, so CI is fast and deterministic.
+# "thorough": many random examples; select it for the whole property suite
+# with HYPOTHESIS_PROFILE=thorough, or run the slow-marked "thorough"
+# variants of the property tests with `pytest -m slow tests/test_properties.py`.
+try:
+    from hypothesis import HealthCheck, Phase, settings
+except ImportError:  # pragma: no cover - hypothesis is a test dependency
+    settings = None
+
+if settings is not None:
+    _SUPPRESSED = [HealthCheck.too_slow, HealthCheck.data_too_large]
+    settings.register_profile(
+        "ci",
+        max_examples=10,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        print_blob=True,
+        # no shrinking: each example costs geodesic solves; a failure is
+        # reported as found (rerun with the thorough profile to shrink it)
+        phases=[Phase.explicit, Phase.reuse, Phase.generate],
+        suppress_health_check=_SUPPRESSED,
+    )
+    settings.register_profile(
+        "thorough",
+        max_examples=200,
+        deadline=None,
+        database=None,
+        print_blob=True,
+        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+        suppress_health_check=_SUPPRESSED,
+    )
+    import os as _os
+
+    settings.load_profile(_os.environ.get("HYPOTHESIS_PROFILE", "ci"))

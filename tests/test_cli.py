@@ -1,24 +1,314 @@
-"""The command line: ``geomstats-gen demo``."""
+"""The command line end to end, in fast mode: demo, train, analyze, and its errors."""
 
-import re
+import json
+import math
+import os
 
+import numpy as np
 import pytest
+import torch
 
 from geomstats_gen.cli import main
 
-
-def test_demo_runs_and_reports_the_closed_form(capsys):
-    assert main(["demo", "--seed", "0"]) == 0
-    out = capsys.readouterr().out
-    found = re.search(r"geodesic distance ([0-9.]+)\s+closed form ([0-9.]+)", out)
-    assert found is not None
-    assert abs(float(found.group(1)) - float(found.group(2))) < 1e-6
-    assert "converged=True" in out
-    assert "Geomstats FrechetMean of 10 codes" in out
+PNGS = ("magnification.png", "strips.png", "analogies.png", "curvature.png", "separability.png")
 
 
-def test_cli_errors(capsys):
+def _numbers(value, where="summary"):
+    """Every number in a JSON tree, with its path."""
+    if isinstance(value, bool) or value is None:
+        if value is None:
+            yield where, value
+        return
+    if isinstance(value, (int, float)):
+        yield where, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _numbers(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for k, item in enumerate(value):
+            yield from _numbers(item, f"{where}[{k}]")
+
+
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    status = main(["demo", "--fast", "--quiet", "--out", str(out), "--seed", "0"])
+    assert status == 0
+    with open(out / "summary.json") as handle:
+        return out, json.load(handle)
+
+
+def test_demo_writes_the_report(demo_report):
+    out, summary = demo_report
+    for name in PNGS + ("summary.json", "report.html", "model.pt"):
+        assert (out / name).is_file() and (out / name).stat().st_size > 1000, name
+    for name in PNGS:
+        with open(out / name, "rb") as handle:
+            assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert sorted(summary["files"]) == sorted(PNGS + ("summary.json", "report.html"))
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == len(PNGS)  # self-contained
+    assert 'src="http' not in page and "src='http" not in page
+
+
+def test_summary_numbers_are_finite_and_consistent(demo_report):
+    _, summary = demo_report
+    bad = [(where, v) for where, v in _numbers(summary) if v is None or not math.isfinite(v)]
+    assert not bad
+    assert summary["latent"]["latent_dim"] == 2
+    assert summary["latent"]["n_codes"] == 40
+    ratio = summary["geodesic_to_linear_ratio"]
+    assert 0.5 < ratio["min"] <= ratio["mean"] <= ratio["max"] <= 1.0 + 1e-6
+    for pair in summary["geodesics"]["pairs"]:
+        assert pair["geodesic_length"] <= pair["linear_length"] * (1 + 1e-6)
+        assert pair["ratio"] == pytest.approx(pair["geodesic_length"] / pair["linear_length"])
+    mag = summary["magnification"]["grid"]
+    assert 0 < mag["min"] <= mag["median"] <= mag["max"]
+    curv = summary["curvature"]
+    # d = 2: scalar curvature is twice the (only) sectional curvature
+    assert curv["scalar"]["mean"] == pytest.approx(2 * curv["coordinate_plane_mean"][0][1],
+                                                   rel=1e-6)
+    sep = summary["separability"]
+    for key in ("knn_accuracy_geodesic", "knn_accuracy_euclidean"):
+        assert 0.0 <= sep[key] <= 1.0
+    for key in ("silhouette_geodesic", "silhouette_euclidean"):
+        assert -1.0 <= sep[key] <= 1.0
+
+
+def test_summary_agrees_with_the_library(demo_report):
+    """Recompute a distance, a ratio, a curvature and an analogy from the saved model."""
+    from geomstats_gen.measures import geodesic_to_linear_ratio
+    from geomstats_gen.models import VAE
+    from geomstats_gen.transport import analogy
+
+    out, summary = demo_report
+    model = VAE.load(out / "model.pt")
+    space = model.manifold_
+    pair = summary["geodesics"]["pairs"][0]
+    a = torch.tensor(pair["start"], dtype=torch.float64)
+    b = torch.tensor(pair["end"], dtype=torch.float64)
+    assert float(space.metric.dist(a, b)) == pytest.approx(pair["geodesic_length"], rel=1e-4)
+    ratio = geodesic_to_linear_ratio(space, a, b)
+    assert float(ratio.linear_length) == pytest.approx(pair["linear_length"], rel=1e-6)
+    check = summary["curvature"]["check"]
+    code = torch.tensor(check["code"], dtype=torch.float64)
+    assert float(space.metric.scalar_curvature(code)) == pytest.approx(
+        check["scalar_curvature"], rel=1e-4, abs=1e-8
+    )
+    row = summary["analogies"]["rows"][0]
+    za, zb, zc = (torch.tensor(row[k], dtype=torch.float64) for k in ("a", "b", "c"))
+    lin = analogy(space, za, zb, zc, method="linear")
+    np.testing.assert_allclose(lin.numpy(), row["d_linear"], atol=1e-6)
+    # the magnification factor at a code is sqrt(det G)
+    G = space.metric.metric_matrix(a)
+    assert float(torch.linalg.det(G).sqrt()) > 0
+    lo, hi = summary["magnification"]["grid"]["min"], summary["magnification"]["grid"]["max"]
+    extent = summary["magnification"]["extent"]
+    if extent[0] <= a[0] <= extent[1] and extent[2] <= a[1] <= extent[3]:
+        assert 0.5 * lo <= float(torch.linalg.det(G).sqrt()) <= 2 * hi
+
+
+def test_train_then_analyze(tmp_path, capsys):
+    model_path = tmp_path / "bvae.pt"
+    assert main(["train", "--dataset", "digits", "--model", "beta-vae", "--beta", "2",
+                 "--latent-dim", "3", "--epochs", "2", "--n-samples", "300", "--quiet",
+                 "--out", str(model_path)]) == 0
+    assert model_path.is_file()
+    out = tmp_path / "report"
+    assert main(["analyze", str(model_path), "--dataset", "digits", "--n-samples", "300",
+                 "--fast", "--quiet", "--n-codes", "30", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["run"]["model"] == "BetaVAE"
+    assert summary["latent"]["latent_dim"] == 3
+    assert "PC1" in summary["latent"]["plane"]  # d > 2: a 2-D slice, said so
+    assert len(summary["curvature"]["per_axis_abs_mean"]) == 3
+    assert all((out / name).is_file() for name in PNGS)
+    assert "report.html" in capsys.readouterr().out
+
+
+def test_train_on_a_numpy_file(tmp_path):
+    rng = np.random.default_rng(0)
+    data = tmp_path / "data.npz"
+    np.savez(data, X=rng.random((60, 4, 4)).astype(np.float32), y=np.arange(60) % 3)
+    model_path = tmp_path / "m.pt"
+    assert main(["train", "--dataset", str(data), "--epochs", "1", "--batch-size", "16",
+                 "--hidden-sizes", "8", "--quiet", "--out", str(model_path)]) == 0
+    from geomstats_gen.models import VAE
+
+    assert VAE.load(model_path).n_features_in_ == 16
+
+
+def test_cli_errors(tmp_path, capsys):
     assert main([]) == 2
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as info:
         main(["demo", "--device", "nonsense"])
+    assert info.value.code == 2
     assert "--device" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--model", "gan"])
+    assert info.value.code == 2
+    assert "--model" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--epochs", "-3"])
+    assert info.value.code == 2
+    assert "--epochs" in capsys.readouterr().err
+    missing = tmp_path / "missing.pt"
+    assert main(["analyze", str(missing), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "MODEL" in err and "missing.pt" in err
+    assert main(["train", "--dataset", str(tmp_path / "nope.npy"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--dataset" in err and "nope.npy" in err
+    assert main(["train", "--model", "vae", "--beta", "2", "--quiet",
+                 "--out", str(tmp_path / "x.pt")]) == 2
+    assert "--beta" in capsys.readouterr().err
+    not_a_model = tmp_path / "junk.pt"
+    not_a_model.write_bytes(b"not a model")
+    assert main(["analyze", str(not_a_model), "--quiet"]) == 2
+    assert "MODEL" in capsys.readouterr().err
+    assert main(["train", "--quiet", "--out", str(tmp_path)]) == 2
+    assert "--out" in capsys.readouterr().err
+
+
+def test_analyze_rejects_a_dataset_of_another_size(demo_report, tmp_path, capsys):
+    out, _ = demo_report
+    data = tmp_path / "small.npy"
+    np.save(data, np.zeros((20, 5, 5), dtype=np.float32))
+    assert main(["analyze", str(out / "model.pt"), "--dataset", str(data), "--quiet",
+                 "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "--dataset" in err and "25 features" in err and "64" in err
+
+
+def test_help_lists_the_commands(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("demo", "train", "analyze"):
+        assert command in out
+
+
+def test_fast_mode_from_the_environment(monkeypatch):
+    from geomstats_gen import cli
+
+    class Args:
+        fast = False
+
+    monkeypatch.setenv(cli.FAST_ENV, "1")
+    assert cli._fast(Args())
+    monkeypatch.setenv(cli.FAST_ENV, "0")
+    assert not cli._fast(Args())
+    os.environ.pop(cli.FAST_ENV, None)
+
+
+# ----------------------------------------------------------------------
+# The report's numbers on decoders with known geometry
+# ----------------------------------------------------------------------
+class _CodesModel:
+    """A 'model' whose data are already latent codes (transform = identity)."""
+
+    def __init__(self, space):
+        self.manifold_ = space
+
+    def transform(self, X):
+        return np.asarray(X, dtype=np.float64)
+
+
+FAST_SETTINGS = dict(n_codes=40, n_pairs=2, n_ratio_pairs=4, n_analogies=2, n_strip=4,
+                     grid_size=12, n_planes=2, graph_neighbors=5, analogy_transport="projection")
+
+
+def test_report_numbers_on_the_sphere_chart(sphere_space):
+    from conftest import sphere_points
+
+    from geomstats_gen.report import analyze
+
+    codes = sphere_points(12, seed=3).numpy()
+    labels = (codes[:, 0] > 1.55).astype(int)
+    # few of everything: the sphere chart pays torch.func's per-call overhead
+    summary, arrays = analyze(
+        _CodesModel(sphere_space), codes, labels, n_codes=12, n_pairs=1, n_ratio_pairs=2,
+        n_analogies=0, n_strip=2, grid_size=8, n_planes=2, graph_neighbors=3, knn_neighbors=3,
+    )
+    assert "note" in summary["analogies"]
+    # sqrt(det G) = r^2 sin(theta) on the grid (theta on the horizontal axis)
+    expected = 4.0 * np.sin(arrays["grid_u"])[None, :].repeat(len(arrays["grid_v"]), 0)
+    np.testing.assert_allclose(arrays["magnification"], expected, rtol=1e-10)
+    # geodesic lengths: r arccos(<g(p), g(q)> / r^2)
+    for pair in summary["geodesics"]["pairs"]:
+        p, q = (torch.tensor(pair[k], dtype=torch.float64) for k in ("start", "end"))
+        gp, gq = sphere_space.immersion(p), sphere_space.immersion(q)
+        exact = 2.0 * float(torch.arccos((gp @ gq / 4.0).clamp(-1, 1)))
+        assert pair["geodesic_length"] == pytest.approx(exact, rel=1e-6)
+        assert pair["ratio"] <= 1.0 + 1e-9
+    # K = 1 / r^2, scalar curvature 2 / r^2
+    assert summary["curvature"]["sectional"]["min"] == pytest.approx(0.25, rel=1e-6)
+    assert summary["curvature"]["sectional"]["max"] == pytest.approx(0.25, rel=1e-6)
+    assert summary["curvature"]["scalar"]["mean"] == pytest.approx(0.5, rel=1e-6)
+    assert summary["curvature"]["per_axis_abs_mean"] == pytest.approx([0.25, 0.25], rel=1e-6)
+    # a graph distance is the length of a curve: never below the geodesic distance,
+    # and exact between latent nearest neighbours (joined by an edge)
+    g = sphere_space.immersion(torch.as_tensor(arrays["codes"]))
+    exact = 2.0 * torch.arccos((g @ g.T / 4.0).clamp(-1, 1)).numpy()
+    dist = arrays["distances"]
+    assert np.all(dist >= exact - 1e-6)
+    latent = np.linalg.norm(arrays["codes"][:, None] - arrays["codes"][None], axis=-1)
+    nearest = np.argmin(np.where(np.eye(len(dist), dtype=bool), np.inf, latent), axis=1)
+    np.testing.assert_allclose(dist[np.arange(len(dist)), nearest],
+                               exact[np.arange(len(dist)), nearest], rtol=1e-6, atol=1e-9)
+
+
+def test_report_numbers_on_a_linear_decoder_in_3d(linear_space, linear_matrix):
+    from geomstats_gen.report import analyze
+
+    gen = torch.Generator().manual_seed(5)
+    codes = torch.randn(40, 3, generator=gen, dtype=torch.float64).numpy()
+    labels = np.arange(40) % 3
+    summary, arrays = analyze(_CodesModel(linear_space), codes, labels, **FAST_SETTINGS)
+    basis = torch.tensor(summary["latent"]["slice_basis"], dtype=torch.float64).T  # [3, 2]
+    assert "principal directions" in summary["latent"]["plane"]
+    # flat: sqrt(det(B^T A^T A B)) everywhere, ratios 1, zero curvature,
+    # geodesic analogies = latent arithmetic
+    plane_metric = basis.T @ linear_matrix.T @ linear_matrix @ basis
+    expected = float(torch.linalg.det(plane_metric).sqrt())
+    np.testing.assert_allclose(arrays["magnification"], expected, rtol=1e-10)
+    ratio = summary["geodesic_to_linear_ratio"]
+    assert ratio["min"] == pytest.approx(1.0, abs=1e-6)
+    assert ratio["max"] == pytest.approx(1.0, abs=1e-6)
+    for pair in summary["geodesics"]["pairs"]:
+        diff = torch.tensor(pair["end"], dtype=torch.float64) - torch.tensor(
+            pair["start"], dtype=torch.float64)
+        assert pair["geodesic_length"] == pytest.approx(float((linear_matrix @ diff).norm()),
+                                                        rel=1e-8)
+    assert summary["curvature"]["sectional_abs_mean"] == pytest.approx(0.0, abs=1e-10)
+    assert summary["analogies"]["latent_gap_mean"] == pytest.approx(0.0, abs=1e-6)
+    assert arrays["analogy_images"].shape == (2, 5, 1, 5)
+
+
+def test_analyze_rejects_bad_settings(linear_space):
+    from geomstats_gen.report import analyze
+
+    codes = np.zeros((10, 3))
+    with pytest.raises(ValueError, match="n_codes"):
+        analyze(_CodesModel(linear_space), codes, n_codes=2)
+    with pytest.raises(TypeError, match="model"):
+        analyze(object(), codes)
+
+
+def test_dataset_from_idx_files_with_labels_beside(tmp_path):
+    import struct
+
+    from geomstats_gen.cli import load_dataset
+
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, size=(7, 3, 4), dtype=np.uint8)
+    labels = np.arange(7, dtype=np.uint8) % 2
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(
+        struct.pack(">BBBBIII", 0, 0, 8, 3, 7, 3, 4) + images.tobytes())
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(
+        struct.pack(">BBBBI", 0, 0, 8, 1, 7) + labels.tobytes())
+    X, y, shape, _ = load_dataset(str(tmp_path / "train-images-idx3-ubyte"))
+    assert X.shape == (7, 12) and shape == (3, 4)
+    np.testing.assert_allclose(X, images.reshape(7, 12) / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(y, labels)

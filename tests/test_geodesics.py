@@ -308,20 +308,50 @@ def test_block_tridiagonal_solver_matches_dense():
     assert ok.tolist() == [True, False, True]
 
 
-def test_block_tridiagonal_dense_and_thomas_paths_agree(monkeypatch):
+@pytest.mark.parametrize("n", [1, 2, 6, 7, 8, 20])
+def test_block_tridiagonal_solvers_agree_with_dense(n):
     from geomstats_gen import geodesics
 
-    gen = torch.Generator().manual_seed(17)
-    p, n, d = 2, 6, 3
+    gen = torch.Generator().manual_seed(17 + n)
+    p, d = 3, 3
     jac = torch.randn(p, n, 5, d, dtype=F64, generator=gen)
     diag = 2 * jac.transpose(-1, -2) @ jac + torch.eye(d, dtype=F64)
     off = -(jac[:, :-1].transpose(-1, -2) @ jac[:, 1:])
     rhs = torch.randn(p, n, d, dtype=F64, generator=gen)
-    dense, ok_dense = block_tridiagonal_solve(diag, off, rhs)
-    monkeypatch.setattr(geodesics, "DENSE_SOLVE_MAX", 0)
-    thomas, ok_thomas = block_tridiagonal_solve(diag, off, rhs)
-    assert bool(ok_dense.all()) and bool(ok_thomas.all())
-    torch.testing.assert_close(dense, thomas, atol=1e-10, rtol=1e-10)
+    dense_matrix = torch.zeros(p, n * d, n * d, dtype=F64)
+    for i in range(n):
+        dense_matrix[:, i * d : (i + 1) * d, i * d : (i + 1) * d] = diag[:, i]
+        if i < n - 1:
+            dense_matrix[:, i * d : (i + 1) * d, (i + 1) * d : (i + 2) * d] = off[:, i]
+            dense_matrix[:, (i + 1) * d : (i + 2) * d, i * d : (i + 1) * d] = off[:, i].mT
+    expected = torch.linalg.solve(dense_matrix, rhs.reshape(p, n * d)).reshape(p, n, d)
+    for solver in (
+        geodesics._dense_block_solve,
+        geodesics._cyclic_reduction_solve,
+        geodesics._thomas_solve,
+        block_tridiagonal_solve,
+    ):
+        x, ok = solver(diag, off, rhs)
+        assert bool(ok.all()), solver.__name__
+        torch.testing.assert_close(x, expected, atol=1e-10, rtol=1e-10)
+
+
+def test_block_tridiagonal_solvers_flag_indefinite_systems():
+    from geomstats_gen import geodesics
+
+    p, n, d = 2, 7, 2
+    diag = torch.eye(d, dtype=F64).expand(p, n, d, d).clone()
+    diag[1, 4] = -torch.eye(d, dtype=F64)  # system 1 is indefinite
+    off = torch.zeros(p, n - 1, d, d, dtype=F64)
+    rhs = torch.ones(p, n, d, dtype=F64)
+    for solver in (
+        geodesics._dense_block_solve,
+        geodesics._cyclic_reduction_solve,
+        geodesics._thomas_solve,
+    ):
+        x, ok = solver(diag, off, rhs)
+        assert ok.tolist() == [True, False], solver.__name__
+        torch.testing.assert_close(x[0], rhs[0])
 
 
 @pytest.mark.parametrize("method", ["newton", "gauss-newton", "auto"])

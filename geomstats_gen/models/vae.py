@@ -214,6 +214,16 @@ def _plain(value):
     )
 
 
+def _check_path(path):
+    """``os.fspath(path)``, with a TypeError naming ``path`` otherwise."""
+    try:
+        return os.fspath(path)
+    except TypeError as err:
+        raise TypeError(
+            f"`path` must be a str or os.PathLike, got {type(path).__name__}."
+        ) from err
+
+
 def _gaussian_log_density(z, mean, logvar):
     """Elementwise ``log N(z; mean, exp(logvar))``."""
     return -0.5 * (_LOG_2PI + logvar + (z - mean).square() * torch.exp(-logvar))
@@ -788,7 +798,7 @@ class VAE(TransformerMixin, BaseEstimator):
         path : str
         """
         check_is_fitted(self, "net_")
-        path = os.fspath(path)
+        path = _check_path(path)
         params = self.get_params(deep=False)
         if not isinstance(params["random_state"], (numbers.Integral, type(None))):
             params["random_state"] = None  # a RandomState instance is not saved
@@ -857,7 +867,7 @@ class VAE(TransformerMixin, BaseEstimator):
             If the file is truncated, corrupted, not written by :meth:`save`,
             or holds another model class than ``cls``.
         """
-        path = os.fspath(path)
+        path = _check_path(path)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"No model file at {path!r}.")
         try:

@@ -1,0 +1,40 @@
+"""Learning on the latent manifold: batched geodesic distances, scikit-learn
+estimators, and Shukla et al.'s measures for comparing models.
+
+Estimators take either a :class:`~geomstats_gen.GeneratedManifold` (inputs
+are latent codes) or a fitted :mod:`geomstats_gen.models` model (inputs are
+data, encoded first with ``model.transform``).
+"""
+
+import geomstats_gen  # noqa: F401  (selects Geomstats' pytorch backend first)
+from geomstats_gen.learning._distances import pairwise_geodesic_distances
+from geomstats_gen.learning.separability import (
+    class_separability,
+    compare_models,
+    interpolation_smoothness,
+    separating_direction_curvature,
+    separating_directions,
+)
+
+__all__ = [
+    "class_separability",
+    "compare_models",
+    "interpolation_smoothness",
+    "pairwise_geodesic_distances",
+    "separating_direction_curvature",
+    "separating_directions",
+]
+
+from geomstats_gen.learning.estimators import (  # noqa: E402
+    GeodesicDistanceTransformer,
+    GeodesicKMedoids,
+    GeodesicKNeighborsClassifier,
+    LatentLogMap,
+)
+
+__all__ += [
+    "GeodesicDistanceTransformer",
+    "GeodesicKMedoids",
+    "GeodesicKNeighborsClassifier",
+    "LatentLogMap",
+]
