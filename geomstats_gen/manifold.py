@@ -302,15 +302,26 @@ class GeneratedManifold(ImmersedSet):
             jac, name, self.immersion_cond_limit(jac.dtype), stacklevel=4
         )
 
-    def check_immersion_at(self, z, name="base_point"):
-        """Compute Jacobians at flat work points ``z`` and :meth:`check_immersion`."""
-        if self.cond_limit == math.inf or z.shape[0] == 0:
-            return None
+    def check_immersion_at(self, **points):
+        """Compute Jacobians at flat work points and :meth:`check_immersion` them.
+
+        All the points go through one Jacobian call; the warning names the
+        argument each group of points came from.
+
+        Parameters
+        ----------
+        **points : torch.Tensor, shape=[n_k, d]
+            Flat work points (see :meth:`to_work`), keyed by argument name.
+        """
+        sizes = [part.shape[0] for part in points.values()]
+        if self.cond_limit == math.inf or sum(sizes) == 0:
+            return
         with torch.no_grad():
-            jac = self.work_jacobian(z.detach())
-        return warn_if_not_immersion(
-            jac, name, self.immersion_cond_limit(jac.dtype), stacklevel=5
-        )
+            jac = self.work_jacobian(torch.cat(list(points.values())).detach().contiguous())
+        limit = self.immersion_cond_limit(jac.dtype)
+        for name, part in zip(points, jac.split(sizes)):
+            if part.shape[0]:
+                warn_if_not_immersion(part, name, limit, stacklevel=5)
 
     @staticmethod
     def finish(tensor, batch_shape, like):

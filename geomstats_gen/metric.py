@@ -1,12 +1,10 @@
 """The pullback metric of a decoder, computed with forward-mode autodiff."""
 
-import math
-
 import torch
 from geomstats.geometry.pullback_metric import PullbackMetric
 
 from geomstats_gen import autodiff, curvature, transport
-from geomstats_gen._checks import as_points, as_tensor, check_finite, warn_if_not_immersion
+from geomstats_gen._checks import as_points, as_tensor, check_finite
 from geomstats_gen.geodesics import DiscreteEnergyLogSolver, GeodesicODEExpSolver
 from geomstats_gen._linalg import (
     inverse_metric_from_jacobian,
@@ -303,17 +301,9 @@ class DecoderPullbackMetric(PullbackMetric):
         space = self._space
         dim = space.latent_dim
         tensors = {name: as_points(value, name, dim) for name, value in named.items()}
-        if space.cond_limit == math.inf:
-            return
-        flat = [space.to_work(tensor.reshape(-1, dim)) for tensor in tensors.values()]
-        if sum(part.shape[0] for part in flat) == 0:
-            return
-        with torch.no_grad():  # one Jacobian call for all the points
-            jac = space.work_jacobian(torch.cat(flat).detach().contiguous())
-        limit = space.immersion_cond_limit(jac.dtype)
-        for name, part in zip(tensors, jac.split([part.shape[0] for part in flat])):
-            if part.shape[0]:
-                warn_if_not_immersion(part, name, limit, stacklevel=4)
+        space.check_immersion_at(
+            **{name: space.to_work(t.reshape(-1, dim)) for name, t in tensors.items()}
+        )
 
     def exp(self, tangent_vec, base_point):
         """Riemannian exponential, by integrating the geodesic ODE.
