@@ -126,10 +126,23 @@ DENSE_SOLVE_WORK = 5e6
 CYCLIC_REDUCTION_WORK = 2048
 
 
+def _cholesky_or_identity(matrix):
+    """Batched Cholesky factors, the identity where a matrix is not positive definite.
+
+    Returns
+    -------
+    factor : torch.Tensor, shape=[..., k, k]
+    positive_definite : torch.Tensor of bool, shape=[...]
+    """
+    factor, info = torch.linalg.cholesky_ex(matrix)
+    good = info == 0
+    eye = torch.eye(matrix.shape[-1], dtype=matrix.dtype, device=matrix.device)
+    return torch.where(good[..., None, None], factor, eye), good
+
+
 def _thomas_solve(diag, off, rhs):
     """Block Thomas elimination (block LDL^T), ``n`` sequential steps."""
     p, n, dim = rhs.shape
-    eye = torch.eye(dim, dtype=diag.dtype, device=diag.device)
     c_prime = []
     d_prime = []
     ok = torch.ones(p, dtype=torch.bool, device=diag.device)
@@ -139,10 +152,8 @@ def _thomas_solve(diag, off, rhs):
         if i > 0:
             lower = off[:, i - 1].transpose(-1, -2)
             schur = diag[:, i] - lower @ c_prime[i - 1]
-        factor, info = torch.linalg.cholesky_ex(schur)
-        good = info == 0
+        factor, good = _cholesky_or_identity(schur)
         ok &= good
-        factor = torch.where(good[:, None, None], factor, eye)
         if i < n - 1:
             c_prime.append(torch.cholesky_solve(off[:, i], factor))
         b = rhs[:, i, :, None] if i == 0 else rhs[:, i, :, None] - lower @ d_prime[i - 1]
@@ -177,10 +188,7 @@ def _cyclic_reduction(diag, off, rhs):
     eliminated unknowns follow by back substitution.
     """
     p, n, dim = rhs.shape
-    eye = torch.eye(dim, dtype=diag.dtype, device=diag.device)
-    factor, info = torch.linalg.cholesky_ex(diag[:, 0::2])
-    good = info == 0
-    factor = torch.where(good[..., None, None], factor, eye)
+    factor, good = _cholesky_or_identity(diag[:, 0::2])
     if n == 1:
         return torch.cholesky_solve(rhs[:, :, :, None], factor).squeeze(-1), good.all(-1)
     zero = off.new_zeros((p, 1, dim, dim))
@@ -216,10 +224,7 @@ def _dense_block_solve(diag, off, rhs):
         dense[:, idx[:-1], :, idx[1:], :] = off.transpose(0, 1)
         dense[:, idx[1:], :, idx[:-1], :] = off.transpose(-1, -2).transpose(0, 1)
     dense = dense.reshape(p, size, size)
-    factor, info = torch.linalg.cholesky_ex(dense)
-    ok = info == 0
-    eye = torch.eye(size, dtype=dense.dtype, device=dense.device)
-    factor = torch.where(ok[:, None, None], factor, eye)
+    factor, ok = _cholesky_or_identity(dense)
     x = torch.cholesky_solve(rhs.reshape(p, size, 1), factor)
     return x.reshape(p, n, dim), ok
 
