@@ -53,11 +53,15 @@ class GeodesicRatio:
         Decoded length of the straight latent segment.
     ratio : torch.Tensor, shape=[...]
         ``geodesic_length / linear_length``; 1 where both lengths are zero.
+    geodesic : GeodesicResult, optional
+        The connecting geodesics solved for ``geodesic_length`` (paths and
+        diagnostics), so that callers need not solve them again.
     """
 
     geodesic_length: torch.Tensor
     linear_length: torch.Tensor
     ratio: torch.Tensor
+    geodesic: object = None
 
 
 @dataclass
@@ -124,7 +128,7 @@ def geodesic_to_linear_ratio(space, point_a, point_b, n_points=256):
     -------
     result : GeodesicRatio
         ``geodesic_length``, ``linear_length``, ``ratio``, each of shape
-        ``[...]``.
+        ``[...]``, and ``geodesic``, the solved connecting geodesics.
     """
     n_points = check_positive_int(n_points, "n_points")
     (a, b), batch, like = space.prepare(point_a=point_a, point_b=point_b)
@@ -134,13 +138,15 @@ def geodesic_to_linear_ratio(space, point_a, point_b, n_points=256):
         decoded = space.immersion(segment)  # [n, m, D]
         chords = torch.linalg.vector_norm(decoded[:, 1:] - decoded[:, :-1], dim=-1)
         linear = space.finish(chords.sum(-1), batch, like)
-    geodesic = space.metric.connecting_geodesic(point_b, point_a).length
-    geodesic = result_like(geodesic.reshape(batch), like)
+    solved = space.metric.connecting_geodesic(point_b, point_a)
+    geodesic = result_like(solved.length.reshape(batch), like)
     zero = linear == 0
     ratio = torch.where(
         zero, torch.ones_like(linear), geodesic / torch.where(zero, torch.ones_like(linear), linear)
     )
-    return GeodesicRatio(geodesic_length=geodesic, linear_length=linear, ratio=ratio)
+    return GeodesicRatio(
+        geodesic_length=geodesic, linear_length=linear, ratio=ratio, geodesic=solved
+    )
 
 
 def _generator(random_state):

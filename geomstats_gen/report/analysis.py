@@ -342,9 +342,9 @@ def analyze(
         start_t, end_t = codes[starts], codes[ends]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = space.metric.connecting_geodesic(end_t, start_t)
+            ratio_pairs = geodesic_to_linear_ratio(space, start_t, end_t)
+        result = ratio_pairs.geodesic  # solved once: lengths, paths, diagnostics
         paths = result.path.cpu().numpy()  # [p, n_nodes + 1, d]
-        ratio_pairs = geodesic_to_linear_ratio(space, start_t, end_t)
         t = torch.linspace(0.0, 1.0, n_strip, dtype=F64)
         a0, b0 = start_t[0], end_t[0]
         # Points of the discrete geodesic at t (its nodes are equally spaced in
