@@ -15,23 +15,28 @@ from geomstats_gen.decoders import (  # noqa: E402
     TorusChart,
     make_mlp,
 )
-from geomstats_gen.manifold import (  # noqa: E402
-    GeneratedManifold,
+from geomstats_gen.exceptions import (  # noqa: E402
+    ConvergenceWarning,
     ImmersionWarning,
     OutsideDomainWarning,
+    PiecewiseLinearWarning,
 )
-from geomstats_gen.geodesics import ConvergenceWarning, GeodesicResult  # noqa: E402
+from geomstats_gen.core.chart import DecoderChart  # noqa: E402
+from geomstats_gen.geometry.log import GeodesicResult  # noqa: E402
 from geomstats_gen.metric import DecoderPullbackMetric  # noqa: E402
+from geomstats_gen.manifold import GeneratedManifold  # noqa: E402
 from geomstats_gen.transport import analogy  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ConvergenceWarning",
+    "DecoderChart",
     "DecoderPullbackMetric",
     "GeodesicResult",
     "ImmersionWarning",
     "OutsideDomainWarning",
+    "PiecewiseLinearWarning",
     "GeneratedManifold",
     "LinearDecoder",
     "SphereChart",

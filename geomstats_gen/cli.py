@@ -11,20 +11,18 @@ for tests and smoke runs, not for conclusions.
 """
 
 import argparse
-import json
 import os
 import sys
 import time
 
+from geomstats_gen.datasets.resolve import DATASETS
+from geomstats_gen.models.names import MODEL_NAMES
+
 DEFAULT_REPORT_DIR = "geomstats-gen-report"
 FAST_ENV = "GEOMSTATS_GEN_FAST"
-MODELS = {
-    "vae": "VAE",
-    "beta-vae": "BetaVAE",
-    "beta-tcvae": "BetaTCVAE",
-    "dip-vae": "DIPVAE",
-}
-DATASETS = ("digits", "shapes", "fashion-mnist")
+#: Options of ``train`` that only some models take: option -> parameter.
+MODEL_SPECIFIC = {"beta": "beta", "alpha": "alpha", "gamma": "gamma", "lambda_od": "lambda_od",
+                  "lambda_d": "lambda_d", "dip_type": "dip_type"}
 
 #: Analysis settings: full and fast.
 ANALYSIS = {
@@ -47,102 +45,14 @@ def _fast(args):
 # ----------------------------------------------------------------------
 # Datasets
 # ----------------------------------------------------------------------
-def _scale(array):
-    import numpy as np
-
-    array = np.asarray(array)
-    if array.dtype == np.uint8:
-        return array.astype(np.float32) / np.float32(255.0)
-    return array.astype(np.float32)
-
-
-def _load_array_file(path):
-    """An IDX, .npy or .npz file -> (X, y or None)."""
-    import numpy as np
-
-    from geomstats_gen.datasets import load_idx
-
-    lower = path.lower()
-    if lower.endswith(".npy"):
-        return _scale(np.load(path, allow_pickle=False)), None
-    if lower.endswith(".npz"):
-        with np.load(path, allow_pickle=False) as archive:
-            keys = list(archive.keys())
-            x_key = next((k for k in ("X", "x", "data", "images") if k in keys), None)
-            if x_key is None:
-                if len(keys) != 1:
-                    raise CLIError(
-                        f"--dataset {path}: a .npz file needs an array named X, data or "
-                        f"images (found {keys})."
-                    )
-                x_key = keys[0]
-            y_key = next((k for k in ("y", "target", "labels") if k in keys), None)
-            return _scale(archive[x_key]), None if y_key is None else archive[y_key]
-    if ".idx" in lower or "ubyte" in lower:
-        labels = None
-        folder, name = os.path.split(path)
-        if "images-idx3" in name:  # MNIST naming: the labels file sits beside the images
-            label_path = os.path.join(folder, name.replace("images-idx3", "labels-idx1"))
-            if os.path.isfile(label_path):
-                labels = load_idx(label_path).astype("int64")
-        return _scale(load_idx(path)), labels
-    raise CLIError(
-        f"--dataset {path}: unknown file type; expected .npy, .npz, or an IDX file "
-        "(name containing .idx or ubyte)."
-    )
-
-
 def load_dataset(spec, n_samples=None, image_size=32, seed=0):
-    """Resolve ``--dataset``: a name or a file.
+    """:func:`geomstats_gen.datasets.load_dataset`, its errors as usage errors of ``--dataset``."""
+    from geomstats_gen.datasets import load_dataset as _load
 
-    Returns
-    -------
-    X : ndarray, shape=[n, D]
-    y : ndarray, shape=[n], or None
-    image_shape : tuple of int or None
-    name : str
-    """
-    import numpy as np
-
-    from geomstats_gen import datasets
-
-    if spec == "digits":
-        bunch = datasets.load_digits()
-        X, y, shape = bunch.data, bunch.target, tuple(bunch.image_shape)
-    elif spec == "shapes":
-        n = 5000 if n_samples is None else n_samples
-        bunch = datasets.make_shapes(n, image_size=image_size, random_state=seed)
-        X, y, shape = bunch.data, bunch.target, (image_size, image_size)
-        n_samples = None
-    elif spec == "fashion-mnist":
-        try:
-            bunch = datasets.load_fashion_mnist()
-        except FileNotFoundError as err:
-            raise CLIError(
-                f"--dataset fashion-mnist: {err} From the command line, --dataset also takes "
-                "an IDX images file directly (e.g. --dataset DIR/train-images-idx3-ubyte.gz)."
-            ) from err
-        X, y, shape = bunch.data, bunch.target, tuple(bunch.image_shape)
-    else:
-        if not os.path.isfile(spec):
-            raise CLIError(
-                f"--dataset: no such file {spec!r} (expected one of {', '.join(DATASETS)}, "
-                "or an IDX, .npy or .npz file)."
-            )
-        X, y = _load_array_file(spec)
-        if X.ndim < 2:
-            raise CLIError(f"--dataset {spec}: expected an array [n, D] or [n, H, W], "
-                           f"got shape {X.shape}.")
-        shape = tuple(X.shape[1:]) if X.ndim == 3 else None
-        X = X.reshape(len(X), -1)
-        if y is not None and len(y) != len(X):
-            raise CLIError(f"--dataset {spec}: {len(y)} labels for {len(X)} samples.")
-    X = np.asarray(X, dtype=np.float32)
-    if n_samples is not None and n_samples < len(X):
-        pick = np.sort(np.random.default_rng(seed).choice(len(X), n_samples, replace=False))
-        X = X[pick]
-        y = None if y is None else y[pick]
-    return X, (None if y is None else np.asarray(y)), shape, spec
+    try:
+        return _load(spec, n_samples=n_samples, image_size=image_size, seed=seed)
+    except (FileNotFoundError, ValueError) as err:
+        raise CLIError(f"--dataset {spec}: {err}") from err
 
 
 # ----------------------------------------------------------------------
@@ -162,23 +72,30 @@ def _model_params(args, fast):
         random_state=args.seed,
         verbose=not args.quiet,
     )
-    if args.beta is not None and args.model not in ("beta-vae", "beta-tcvae"):
-        raise CLIError(f"--beta: not a parameter of --model {args.model} "
-                       "(use beta-vae or beta-tcvae).")
-    if args.model == "beta-vae":
-        params["beta"] = 4.0 if args.beta is None else args.beta
-    elif args.model == "beta-tcvae":
-        params.update(alpha=args.alpha, gamma=args.gamma,
-                      beta=6.0 if args.beta is None else args.beta)
-    elif args.model == "dip-vae":
-        params.update(lambda_od=args.lambda_od, lambda_d=args.lambda_d, dip_type=args.dip_type)
+    cls = _model_class(args.model)
+    accepted = cls().get_params()
+    for option, name in MODEL_SPECIFIC.items():
+        value = getattr(args, option, None)
+        if value is None:
+            continue  # the model's own default
+        if name not in accepted:
+            takers = ", ".join(
+                cli for cli in MODEL_NAMES if name in _model_class(cli)().get_params()
+            )
+            raise CLIError(f"--{option.replace('_', '-')}: not a parameter of --model "
+                           f"{args.model} (use {takers}).")
+        params[name] = value
     return params
 
 
-def _fit(args, X, image_shape, fast):
-    from geomstats_gen import models
+def _model_class(name):
+    from geomstats_gen.models import MODELS
 
-    cls = getattr(models, MODELS[args.model])
+    return MODELS[name]
+
+
+def _fit(args, X, image_shape, fast):
+    cls = _model_class(args.model)
     params = _model_params(args, fast)
     if image_shape is not None and len(image_shape) == 2:
         params["image_shape"] = tuple(image_shape)
@@ -187,7 +104,7 @@ def _fit(args, X, image_shape, fast):
     try:
         model.fit(X)
     except ValueError as err:  # bad data for the model (range, shape, NaN...)
-        raise CLIError(f"training {MODELS[args.model]} on --dataset failed: {err}") from err
+        raise CLIError(f"training {cls.__name__} on --dataset failed: {err}") from err
     return model, time.perf_counter() - t0
 
 
@@ -270,7 +187,7 @@ def _cmd_train(args):
     folder = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(folder):
         raise CLIError(f"--out: folder {folder!r} does not exist.")
-    print(f"training {MODELS[args.model]} on {name} ({X.shape[0]} samples, {X.shape[1]} "
+    print(f"training {MODEL_NAMES[args.model]} on {name} ({X.shape[0]} samples, {X.shape[1]} "
           f"features), latent dimension {args.latent_dim}" + (" (fast mode)" if fast else ""))
     model, t_fit = _fit(args, X, image_shape, fast)
     model.save(out)
@@ -365,7 +282,7 @@ def _common(parser, out_help):
 
 def _model_options(parser):
     group = parser.add_argument_group("model and training")
-    group.add_argument("--model", choices=sorted(MODELS), default="vae",
+    group.add_argument("--model", choices=sorted(MODEL_NAMES), default="vae",
                        help="model family (default vae)")
     group.add_argument("--latent-dim", type=_positive_int, default=2, metavar="D",
                        help="latent dimension (default 2)")
@@ -380,19 +297,20 @@ def _model_options(parser):
                        help="(default mlp)")
     group.add_argument("--likelihood", choices=("bernoulli", "gaussian"), default="bernoulli",
                        help="(default bernoulli)")
+    group = parser.add_argument_group(
+        "model-specific options", "default: the model's own (see its docstring, e.g. "
+        "help(geomstats_gen.models.BetaVAE)); an option the model does not take is an error")
     group.add_argument("--beta", type=_positive_float, default=None,
-                       help="KL / total-correlation weight of beta-vae (default 4) and "
-                       "beta-tcvae (default 6)")
-    group.add_argument("--alpha", type=_positive_float, default=1.0,
-                       help="mutual-information weight of beta-tcvae (default 1)")
-    group.add_argument("--gamma", type=_positive_float, default=1.0,
-                       help="dimension-wise KL weight of beta-tcvae (default 1)")
-    group.add_argument("--lambda-od", type=_positive_float, default=10.0,
-                       help="off-diagonal weight of dip-vae (default 10)")
+                       help="KL weight of beta-vae, total-correlation weight of beta-tcvae")
+    group.add_argument("--alpha", type=_positive_float, default=None,
+                       help="mutual-information weight of beta-tcvae")
+    group.add_argument("--gamma", type=_positive_float, default=None,
+                       help="dimension-wise KL weight of beta-tcvae")
+    group.add_argument("--lambda-od", type=_positive_float, default=None,
+                       help="off-diagonal weight of dip-vae")
     group.add_argument("--lambda-d", type=_positive_float, default=None,
-                       help="diagonal weight of dip-vae (default 10 * lambda-od for type i)")
-    group.add_argument("--dip-type", choices=("i", "ii"), default="i",
-                       help="dip-vae type (default i)")
+                       help="diagonal weight of dip-vae")
+    group.add_argument("--dip-type", choices=("i", "ii"), default=None, help="dip-vae type")
 
 
 def _dataset_options(parser, required):

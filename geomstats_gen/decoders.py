@@ -14,7 +14,7 @@ import math
 import torch
 from torch import nn
 
-from geomstats_gen._checks import as_tensor
+from geomstats_gen.core.checks import as_tensor
 
 ACTIVATIONS = {
     "tanh": nn.Tanh,

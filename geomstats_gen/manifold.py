@@ -1,42 +1,27 @@
-"""The latent space of a decoder as a Geomstats manifold."""
+"""The latent space of a decoder as a Geomstats manifold (a thin façade).
 
-import contextlib
-import math
-import warnings
+:class:`GeneratedManifold` owns a :class:`~geomstats_gen.core.chart.DecoderChart`
+(attribute ``chart``), which does all the computation; this class adds the
+Geomstats ``ImmersedSet`` API on top of it.
+"""
 
 import torch
 from geomstats.geometry.base import ImmersedSet
 from geomstats.geometry.euclidean import Euclidean
 
-from geomstats_gen import autodiff
-from geomstats_gen._checks import (
-    HALF_DTYPES,
-    ImmersionWarning,
+from geomstats_gen.core import autodiff
+from geomstats_gen.core.chart import DecoderChart
+from geomstats_gen.core.checks import (
     as_points,
     as_tensor,
     broadcast_batch,
-    check_decoder_dtype,
+    check_number,
     check_positive_int,
-    default_cond_limit,
-    result_like,
-    warn_if_not_immersion,
 )
+from geomstats_gen.exceptions import ImmersionWarning, OutsideDomainWarning
+from geomstats_gen.metric import DecoderPullbackMetric
 
 __all__ = ["GeneratedManifold", "ImmersionWarning", "OutsideDomainWarning"]
-
-_POINT_ARGUMENTS = frozenset(
-    {"point", "base_point", "point_a", "point_b", "position", "initial_point", "end_point"}
-)
-
-
-class OutsideDomainWarning(UserWarning):
-    """Latent points lie outside the region where the decoder is trusted."""
-
-
-_STOCHASTIC_LAYERS = (
-    torch.nn.modules.dropout._DropoutNd,
-    torch.nn.modules.batchnorm._BatchNorm,
-)
 
 
 class GeneratedManifold(ImmersedSet):
@@ -85,7 +70,7 @@ class GeneratedManifold(ImmersedSet):
         (the decoder is then numerically not an immersion: the metric is
         degenerate and solves use a pseudo-inverse). Default: about ``6.7e6``
         for float64 decoders and ``8.4e4`` for float32 ones (see
-        :func:`geomstats_gen._checks.default_cond_limit`); ``math.inf``
+        :func:`geomstats_gen.core.checks.default_cond_limit`); ``math.inf``
         turns the check off.
 
     Raises
@@ -112,6 +97,10 @@ class GeneratedManifold(ImmersedSet):
 
     Attributes
     ----------
+    chart : DecoderChart
+        The decoder evaluator that does the computation (placement,
+        chunking, derivatives, checks); the attributes below read through
+        to it.
     decoder : callable
     latent_dim : int
     embedding_dim : int
@@ -120,7 +109,8 @@ class GeneratedManifold(ImmersedSet):
         Shape of one decoder output before flattening.
     work_dtype, work_device : torch.dtype or None, torch.device or None
         Where the decoder computes (from its first floating parameter or
-        buffer); None when it has none.
+        buffer, read at every call: moving or converting the decoder after
+        the manifold is built is fine); None when it has none.
     """
 
     def __init__(
@@ -133,215 +123,38 @@ class GeneratedManifold(ImmersedSet):
         equip=True,
         cond_limit=None,
     ):
-        if not callable(decoder):
-            raise TypeError(
-                "`decoder` must be a callable torch module mapping latent codes "
-                f"[n, d] to outputs [n, ...], got {type(decoder).__name__}."
-            )
-        self.latent_dim = check_positive_int(latent_dim, "latent_dim")
-        self.chunk_size = check_positive_int(chunk_size, "chunk_size", allow_none=True)
-        self.max_elements = check_positive_int(max_elements, "max_elements")
-        if domain_radius is not None:
-            domain_radius = float(domain_radius)
-            if not math.isfinite(domain_radius) or domain_radius <= 0:
-                raise ValueError(
-                    f"`domain_radius` must be a positive number, got {domain_radius!r}."
-                )
-        self.domain_radius = domain_radius
-        if cond_limit is not None:
-            try:
-                cond_limit = float(cond_limit)
-            except (TypeError, ValueError) as err:
-                raise ValueError(
-                    f"`cond_limit` must be a number > 1, got {cond_limit!r}."
-                ) from err
-            if not cond_limit > 1:
-                raise ValueError(f"`cond_limit` must be a number > 1, got {cond_limit!r}.")
-        self.decoder = decoder
-        self.work_dtype, self.work_device = _decoder_placement(decoder)
-        check_decoder_dtype(self.work_dtype)
-        self.cond_limit = cond_limit
-        _warn_if_training(decoder)
-        self.output_shape = self._probe_output_shape()
-        self.embedding_dim = math.prod(self.output_shape)
-        super().__init__(dim=self.latent_dim, equip=equip)
+        # ImmersedSet.__init__ calls _define_embedding_space: the chart first.
+        self.chart = DecoderChart(
+            decoder,
+            latent_dim,
+            chunk_size=chunk_size,
+            max_elements=max_elements,
+            domain_radius=domain_radius,
+            cond_limit=cond_limit,
+        )
+        super().__init__(dim=self.chart.latent_dim, equip=equip)
 
     @staticmethod
     def default_metric():
         """Metric to equip the space with if equip is True."""
-        from geomstats_gen.metric import DecoderPullbackMetric
-
         return DecoderPullbackMetric
 
     def _define_embedding_space(self):
         return Euclidean(self.embedding_dim)
 
-    # ------------------------------------------------------------------
-    # Helpers shared with the metric
-    # ------------------------------------------------------------------
-    def _probe_output_shape(self):
-        dtype = self.work_dtype or torch.float64
-        probe = torch.zeros(2, self.latent_dim, dtype=dtype, device=self.work_device)
-        try:
-            with torch.no_grad():
-                out = self.decoder(probe)
-        except Exception as err:  # noqa: BLE001 - re-raised with context
-            raise ValueError(
-                f"`decoder` failed on a batch of latent codes of shape "
-                f"[2, {self.latent_dim}] (latent_dim={self.latent_dim}): {err}"
-            ) from err
-        if not isinstance(out, torch.Tensor):
-            raise TypeError(
-                "`decoder` must return a torch.Tensor, got "
-                f"{type(out).__name__}."
-            )
-        if out.ndim < 2 or out.shape[0] != 2:
-            raise ValueError(
-                "`decoder` output cannot be flattened to [n, D]: for a batch of "
-                f"2 latent codes it returned shape {tuple(out.shape)}; expected "
-                "[2, ...]."
-            )
-        if not out.is_floating_point():
-            raise TypeError(
-                f"`decoder` must return floating point values, got {out.dtype}."
-            )
-        check_decoder_dtype(out.dtype)
-        return tuple(out.shape[1:])
-
-    def flat_decoder(self, z):
-        """Decoder with its output flattened: ``[n, d] -> [n, D]``.
-
-        ``z`` must already be in the working dtype and on the working device.
-        """
-        out = self.decoder(z)
-        return out.reshape(out.shape[0], self.embedding_dim)
-
-    def _chunk(self, elements_per_point):
-        if self.chunk_size is not None:
-            return self.chunk_size
-        return autodiff.chunk_size_for(elements_per_point, self.max_elements)
-
-    def to_work(self, tensor):
-        """Move a tensor to the decoder's device and dtype.
-
-        For a decoder without parameters, half-precision inputs are computed
-        in float32 (results still come back in the caller's dtype).
-        """
-        dtype = self.work_dtype or tensor.dtype
-        if dtype in HALF_DTYPES:
-            dtype = torch.float32
-        return tensor.to(dtype=dtype, device=self.work_device or tensor.device)
-
-    def prepare(self, **named):
-        """Check, broadcast and flatten latent arrays for a computation.
-
-        Parameters
-        ----------
-        **named : array-like, shape=[..., d]
-            Latent points or tangent vectors, by argument name.
-
-        Returns
-        -------
-        flat : list of torch.Tensor, shape=[n, d]
-            On the working device, in the working dtype.
-        batch_shape : tuple of int
-            Broadcast batch shape of the inputs.
-        like : torch.Tensor
-            A tensor in the result dtype (the promoted dtype of the inputs)
-            on the device of the first input.
-        """
-        tensors = {
-            name: as_points(value, name, self.latent_dim) for name, value in named.items()
-        }
-        first = next(iter(tensors.values()))
-        dtype = first.dtype
-        for tensor in tensors.values():
-            dtype = torch.promote_types(dtype, tensor.dtype)
-        like = first.new_empty((), dtype=dtype)
-        if self.domain_radius is not None:
-            for name, tensor in tensors.items():
-                if name in _POINT_ARGUMENTS:
-                    self._check_domain(tensor, name)
-        expanded, batch_shape = broadcast_batch(tensors, self.latent_dim)
-        flat = [self.to_work(t.reshape(-1, self.latent_dim)).contiguous() for t in expanded]
-        return flat, tuple(batch_shape), like
-
-    def _check_domain(self, tensor, name):
-        norms = torch.linalg.vector_norm(tensor, dim=-1)
-        outside = norms > self.domain_radius
-        if bool(outside.any()):
-            warnings.warn(
-                f"`{name}`: {int(outside.sum())} of {outside.numel()} latent points lie "
-                f"outside the decoder's domain (norm up to {float(norms.max()):.3g} > "
-                f"domain_radius={self.domain_radius:g}); the geometry there "
-                "extrapolates the decoder.",
-                OutsideDomainWarning,
-                stacklevel=4,
-            )
-
-    def immersion_cond_limit(self, dtype):
-        """Condition-number limit of the Jacobian for a working ``dtype``."""
-        return self.cond_limit if self.cond_limit is not None else default_cond_limit(dtype)
-
-    def check_immersion(self, jac, name="base_point"):
-        """Warn where the decoder is not an immersion.
-
-        Parameters
-        ----------
-        jac : torch.Tensor, shape=[n, D, d]
-            Jacobians at the points of argument ``name``.
-        name : str
-            Argument named in the :class:`ImmersionWarning`.
-
-        Returns
-        -------
-        cond : torch.Tensor, shape=[n], float64
-            Condition numbers of the Jacobians (``inf`` where rank is lost).
-        """
-        return warn_if_not_immersion(
-            jac, name, self.immersion_cond_limit(jac.dtype), stacklevel=4
-        )
-
-    def check_immersion_at(self, **points):
-        """Compute Jacobians at flat work points and :meth:`check_immersion` them.
-
-        All the points go through one Jacobian call; the warning names the
-        argument each group of points came from.
-
-        Parameters
-        ----------
-        **points : torch.Tensor, shape=[n_k, d]
-            Flat work points (see :meth:`to_work`), keyed by argument name.
-        """
-        sizes = [part.shape[0] for part in points.values()]
-        if self.cond_limit == math.inf or sum(sizes) == 0:
-            return
-        with torch.no_grad():
-            jac = self.work_jacobian(torch.cat(list(points.values())).detach().contiguous())
-        limit = self.immersion_cond_limit(jac.dtype)
-        for name, part in zip(points, jac.split(sizes)):
-            if part.shape[0]:
-                warn_if_not_immersion(part, name, limit, stacklevel=5)
-
-    @staticmethod
-    def finish(tensor, batch_shape, like):
-        """Reshape a flat result to the batch shape and the caller's dtype."""
-        return result_like(tensor.reshape(tuple(batch_shape) + tuple(tensor.shape[1:])), like)
-
-    @staticmethod
-    def grad_mode(*tensors):
-        """Autograd only where the caller asks for it.
-
-        Derivatives are tracked when grad mode is on and an input requires
-        grad; otherwise computations run without building a graph through the
-        decoder's weights (so results convert to NumPy, as scikit-learn
-        needs). To differentiate through the geometry with respect to the
-        decoder's weights, pass latent points with ``requires_grad=True``.
-        """
-        track = torch.is_grad_enabled() and any(
-            isinstance(t, torch.Tensor) and t.requires_grad for t in tensors
-        )
-        return contextlib.nullcontext() if track else torch.no_grad()
+    # The chart's settings and placement, read through (placement is live).
+    decoder = property(lambda self: self.chart.decoder, doc="The decoder.")
+    latent_dim = property(lambda self: self.chart.latent_dim, doc="``d``.")
+    embedding_dim = property(lambda self: self.chart.embedding_dim, doc="``D``.")
+    output_shape = property(lambda self: self.chart.output_shape, doc="One output's shape.")
+    chunk_size = property(lambda self: self.chart.chunk_size, doc="Points per chunk.")
+    max_elements = property(lambda self: self.chart.max_elements, doc="Chunk memory bound.")
+    domain_radius = property(lambda self: self.chart.domain_radius, doc="Trusted radius.")
+    cond_limit = property(lambda self: self.chart.cond_limit, doc="Immersion check limit.")
+    work_dtype = property(lambda self: self.chart.work_dtype, doc="The decoder's dtype, live.")
+    work_device = property(
+        lambda self: self.chart.work_device, doc="The decoder's device, live."
+    )
 
     # ------------------------------------------------------------------
     # Immersion and its derivatives
@@ -357,10 +170,7 @@ class GeneratedManifold(ImmersedSet):
         -------
         immersed : torch.Tensor, shape=[..., D]
         """
-        (z,), batch, like = self.prepare(point=point)
-        with self.grad_mode(point):
-            out = self.flat_decoder(z)
-        return self.finish(out, batch, like)
+        return self.chart.evaluate(self.chart.decode, point=point)
 
     def tangent_immersion(self, tangent_vec, base_point):
         """Push tangent vectors forward, ``J(z) v``, with one JVP each.
@@ -374,12 +184,11 @@ class GeneratedManifold(ImmersedSet):
         -------
         tangent_vec_emb : torch.Tensor, shape=[..., D]
         """
-        (v, z), batch, like = self.prepare(tangent_vec=tangent_vec, base_point=base_point)
-        with self.grad_mode(tangent_vec, base_point):
-            _, out = autodiff.pushforward(
-                self.flat_decoder, z, v, chunk_size=self._chunk(self.embedding_dim)
-            )
-        return self.finish(out, batch, like)
+        return self.chart.evaluate(
+            lambda v, z: self.chart.pushforward(z, v)[1],
+            tangent_vec=tangent_vec,
+            base_point=base_point,
+        )
 
     def jacobian_immersion(self, base_point):
         """Jacobian of the decoder, batched, forward mode, chunked.
@@ -392,24 +201,7 @@ class GeneratedManifold(ImmersedSet):
         -------
         jacobian : torch.Tensor, shape=[..., D, d]
         """
-        (z,), batch, like = self.prepare(base_point=base_point)
-        with self.grad_mode(base_point):
-            jac = self.work_jacobian(z)
-        return self.finish(jac, batch, like)
-
-    def work_jacobian(self, z):
-        """Jacobian at flat points already in the working dtype, ``[n, D, d]``."""
-        return autodiff.jacobian(
-            self.flat_decoder, z, chunk_size=self._chunk(self.embedding_dim * self.latent_dim)
-        )
-
-    def work_hessian(self, z):
-        """Hessian at flat points already in the working dtype, ``[n, D, d, d]``."""
-        return autodiff.hessian(
-            self.flat_decoder,
-            z,
-            chunk_size=self._chunk(self.embedding_dim * self.latent_dim**2),
-        )
+        return self.chart.evaluate(self.chart.jacobian, base_point=base_point)
 
     def hessian_immersion(self, base_point):
         """Hessian of each decoder output, batched, forward-over-forward, chunked.
@@ -422,10 +214,7 @@ class GeneratedManifold(ImmersedSet):
         -------
         hessian : torch.Tensor, shape=[..., D, d, d]
         """
-        (z,), batch, like = self.prepare(base_point=base_point)
-        with self.grad_mode(base_point):
-            hess = self.work_hessian(z)
-        return self.finish(hess, batch, like)
+        return self.chart.evaluate(self.chart.hessian, base_point=base_point)
 
     # ------------------------------------------------------------------
     # Manifold API left abstract by Geomstats' ImmersedSet
@@ -535,30 +324,6 @@ class GeneratedManifold(ImmersedSet):
         samples : torch.Tensor, shape=[n_samples, d] or [d] if n_samples == 1
         """
         n_samples = check_positive_int(n_samples, "n_samples")
-        bound = float(bound)
-        if not math.isfinite(bound) or bound <= 0:
-            raise ValueError(f"`bound` must be a positive number, got {bound!r}.")
+        bound = check_number(bound, "bound")
         samples = (torch.rand(n_samples, self.latent_dim, dtype=torch.float64) * 2 - 1) * bound
         return samples[0] if n_samples == 1 else samples
-
-
-def _decoder_placement(decoder):
-    """Dtype and device of the first floating parameter or buffer, if any."""
-    if isinstance(decoder, torch.nn.Module):
-        for tensor in list(decoder.parameters()) + list(decoder.buffers()):
-            if tensor.is_floating_point():
-                return tensor.dtype, tensor.device
-    return None, None
-
-
-def _warn_if_training(decoder):
-    if not isinstance(decoder, torch.nn.Module) or not decoder.training:
-        return
-    if any(isinstance(m, _STOCHASTIC_LAYERS) for m in decoder.modules()):
-        warnings.warn(
-            "`decoder` is in training mode and has dropout or batch-norm layers: "
-            "its output is random or mixes the rows of a batch, so the metric is "
-            "not well defined. Call decoder.eval() first.",
-            UserWarning,
-            stacklevel=3,
-        )

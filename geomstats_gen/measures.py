@@ -25,9 +25,16 @@ from dataclasses import dataclass
 
 import torch
 
-from geomstats_gen import curvature as _curvature
-from geomstats_gen._checks import as_points, check_positive_int, result_like
-from geomstats_gen.transport import transport_along_path
+from geomstats_gen.core.checks import (
+    as_points,
+    check_int,
+    check_number,
+    check_positive_int,
+    result_like,
+)
+from geomstats_gen.geometry import curvature as _curvature
+from geomstats_gen.geometry.path_energy import path_segment_lengths
+from geomstats_gen.geometry.transport import transport_along_path
 
 __all__ = [
     "GeodesicRatio",
@@ -131,15 +138,16 @@ def geodesic_to_linear_ratio(space, point_a, point_b, n_points=256):
         ``[...]``, and ``geodesic``, the solved connecting geodesics.
     """
     n_points = check_positive_int(n_points, "n_points")
-    (a, b), batch, like = space.prepare(point_a=point_a, point_b=point_b)
-    with space.grad_mode(point_a, point_b):
+    chart = space.chart
+
+    def linear_length(a, b):
         t = torch.linspace(0.0, 1.0, n_points + 1, dtype=a.dtype, device=a.device)
         segment = a[:, None, :] + t[None, :, None] * (b - a)[:, None, :]
-        decoded = space.immersion(segment)  # [n, m, D]
-        chords = torch.linalg.vector_norm(decoded[:, 1:] - decoded[:, :-1], dim=-1)
-        linear = space.finish(chords.sum(-1), batch, like)
+        return path_segment_lengths(chart.decode_nodes(segment)).sum(-1)
+
+    linear = chart.evaluate(linear_length, point_a=point_a, point_b=point_b)
     solved = space.metric.connecting_geodesic(point_b, point_a)
-    geodesic = result_like(solved.length.reshape(batch), like)
+    geodesic = result_like(solved.length.reshape(linear.shape), linear)
     zero = linear == 0
     ratio = torch.where(
         zero, torch.ones_like(linear), geodesic / torch.where(zero, torch.ones_like(linear), linear)
@@ -262,7 +270,7 @@ def coordinate_plane_curvature(space, codes):
     batch = tuple(points.shape[:-1])
     out = torch.zeros(batch + (dim, dim), dtype=points.dtype, device=points.device)
     if dim < 2:
-        space.prepare(codes=points)  # dtype and domain checks
+        space.chart.prepare(codes=points)  # dtype and domain checks
         return out
     rows, cols = torch.triu_indices(dim, dim, offset=1)
     eye = torch.eye(dim, dtype=points.dtype, device=points.device)
@@ -336,18 +344,12 @@ def holonomy_angle(space, center, radius, plane=(0, 1), n_segments=64):
     """
     dim = space.latent_dim
     i, j = _check_plane(plane, dim)
-    try:
-        radius = float(radius)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"`radius` must be a positive number, got {radius!r}.") from err
-    if not math.isfinite(radius) or radius <= 0:
-        raise ValueError(f"`radius` must be a positive number, got {radius!r}.")
-    n_segments = check_positive_int(n_segments, "n_segments")
-    if n_segments < 3:
-        raise ValueError(f"`n_segments` must be at least 3, got {n_segments}.")
-    (c,), batch, like = space.prepare(center=center)
+    radius = check_number(radius, "radius")
+    n_segments = check_int(n_segments, "n_segments", minimum=3)
+    chart = space.chart
+    (c,), batch, like = chart.prepare(center=center)
     dtype, device = c.dtype, c.device
-    with space.grad_mode(center):
+    with chart.grad_mode(center):
         eye = torch.eye(dim, dtype=dtype, device=device)
         e_i, e_j = eye[i], eye[j]
         t = torch.arange(n_segments + 1, dtype=torch.float64) * (2 * math.pi / n_segments)
@@ -382,7 +384,7 @@ def holonomy_angle(space, center, radius, plane=(0, 1), n_segments=64):
         latent_area = 0.5 * n_segments * radius**2 * math.sin(2 * math.pi / n_segments)
         area = det_center.sqrt() * latent_area
         curv = angle / area
-    finish = space.finish
+    finish = chart.finish
     return HolonomyResult(
         angle=finish(angle, batch, like),
         area=finish(area, batch, like),

@@ -3,14 +3,17 @@
 import torch
 from geomstats.geometry.pullback_metric import PullbackMetric
 
-from geomstats_gen import autodiff, curvature, transport
-from geomstats_gen._checks import as_points, as_tensor, check_finite
-from geomstats_gen.geodesics import DiscreteEnergyLogSolver, GeodesicODEExpSolver
-from geomstats_gen._linalg import (
+from geomstats_gen.core.chart import as_chart
+from geomstats_gen.core.checks import as_points, as_tensor, check_finite
+from geomstats_gen.core.linalg import (
     inverse_metric_from_jacobian,
     metric_from_jacobian,
     pullback_solve,
 )
+from geomstats_gen.geometry import curvature, transport
+from geomstats_gen.geometry.equations import geodesic_acceleration
+from geomstats_gen.geometry.exp import GeodesicODEExpSolver
+from geomstats_gen.geometry.log import DiscreteEnergyLogSolver
 
 
 class DecoderPullbackMetric(PullbackMetric):
@@ -69,11 +72,7 @@ class DecoderPullbackMetric(PullbackMetric):
         n_steps=100,
         exp_method="dopri5",
     ):
-        if not hasattr(space, "flat_decoder"):
-            raise TypeError(
-                "`space` must be a geomstats_gen.GeneratedManifold, got "
-                f"{type(space).__name__}."
-            )
+        self.chart = as_chart(space)
         self._solver_options = dict(
             n_nodes=n_nodes,
             tol=tol,
@@ -86,15 +85,16 @@ class DecoderPullbackMetric(PullbackMetric):
 
     def _instantiate_solvers(self):
         opts = self._solver_options
+        self.exp_solver = GeodesicODEExpSolver(
+            self.chart, n_steps=opts["n_steps"], method=opts["exp_method"]
+        )
         self.log_solver = DiscreteEnergyLogSolver(
-            self._space,
+            self.chart,
             n_nodes=opts["n_nodes"],
             tol=opts["tol"],
             max_iter=opts["max_iter"],
             extrapolate=opts["extrapolate"],
-        )
-        self.exp_solver = GeodesicODEExpSolver(
-            self._space, n_steps=opts["n_steps"], method=opts["exp_method"]
+            exp_solver=self.exp_solver,
         )
 
     # ------------------------------------------------------------------
@@ -111,13 +111,10 @@ class DecoderPullbackMetric(PullbackMetric):
         -------
         mat : torch.Tensor, shape=[..., d, d]
         """
-        space = self._space
-        (z,), batch, like = space.prepare(base_point=_required(base_point))
-        with space.grad_mode(base_point):
-            jac = space.work_jacobian(z)
-            space.check_immersion(jac, "base_point")
-            mat = metric_from_jacobian(jac)
-        return space.finish(mat, batch, like)
+        return self.chart.evaluate(
+            lambda z: metric_from_jacobian(self._checked_jacobian(z)),
+            base_point=_required(base_point),
+        )
 
     def cometric_matrix(self, base_point=None):
         """Inverse metric matrix ``G^{-1}`` at base points.
@@ -132,13 +129,10 @@ class DecoderPullbackMetric(PullbackMetric):
         -------
         cometric : torch.Tensor, shape=[..., d, d]
         """
-        space = self._space
-        (z,), batch, like = space.prepare(base_point=_required(base_point))
-        with space.grad_mode(base_point):
-            jac = space.work_jacobian(z)
-            space.check_immersion(jac, "base_point")
-            cometric = inverse_metric_from_jacobian(jac)
-        return space.finish(cometric, batch, like)
+        return self.chart.evaluate(
+            lambda z: inverse_metric_from_jacobian(self._checked_jacobian(z)),
+            base_point=_required(base_point),
+        )
 
     def inner_product_derivative_matrix(self, base_point=None):
         r"""Derivatives of the metric matrix, :math:`\partial_k g_{ij}`.
@@ -155,32 +149,16 @@ class DecoderPullbackMetric(PullbackMetric):
         metric_derivative : torch.Tensor, shape=[..., d, d, d]
             The derivation index ``k`` is last.
         """
-        space = self._space
-        (z,), batch, like = space.prepare(base_point=_required(base_point))
-        with space.grad_mode(base_point):
-            jac = space.work_jacobian(z)
-            space.check_immersion(jac, "base_point")
-            hess = space.work_hessian(z)
-            term = torch.einsum("naki,naj->nijk", hess, jac)
-            deriv = term + term.transpose(1, 2)
-        return space.finish(deriv, batch, like)
+        def kernel(z):
+            jac = self._checked_jacobian(z)
+            term = torch.einsum("naki,naj->nijk", self.chart.hessian(z), jac)
+            return term + term.transpose(1, 2)
+
+        return self.chart.evaluate(kernel, base_point=_required(base_point))
 
     # ------------------------------------------------------------------
     # Inner products through JVPs
     # ------------------------------------------------------------------
-    def _pushforwards(self, base_point, **vectors):
-        """Push tangent vectors forward; returns flat ``[k, n, D]``."""
-        space = self._space
-        flat, batch, like = space.prepare(base_point=base_point, **vectors)
-        z, vecs = flat[0], torch.stack(flat[1:])
-        pushed = autodiff.pushforward_many(
-            space.flat_decoder,
-            z,
-            vecs,
-            chunk_size=space._chunk(space.embedding_dim * len(vectors)),
-        )
-        return pushed, batch, like
-
     def inner_product(self, tangent_vec_a, tangent_vec_b, base_point=None):
         """Inner product ``<J a, J b>`` of tangent vectors, one JVP each.
 
@@ -194,14 +172,16 @@ class DecoderPullbackMetric(PullbackMetric):
         -------
         inner_product : torch.Tensor, shape=[...]
         """
-        with self._space.grad_mode(tangent_vec_a, tangent_vec_b, base_point):
-            pushed, batch, like = self._pushforwards(
-                _required(base_point),
-                tangent_vec_a=tangent_vec_a,
-                tangent_vec_b=tangent_vec_b,
-            )
-            inner = (pushed[0] * pushed[1]).sum(-1)
-        return self._space.finish(inner, batch, like)
+        def kernel(a, b, z):
+            pushed = self.chart.pushforward_many(z, torch.stack([a, b]))
+            return (pushed[0] * pushed[1]).sum(-1)
+
+        return self.chart.evaluate(
+            kernel,
+            tangent_vec_a=tangent_vec_a,
+            tangent_vec_b=tangent_vec_b,
+            base_point=_required(base_point),
+        )
 
     def squared_norm(self, vector, base_point=None):
         """Squared norm ``||J v||^2`` of tangent vectors, one JVP each.
@@ -229,10 +209,11 @@ class DecoderPullbackMetric(PullbackMetric):
         -------
         norm : torch.Tensor, shape=[...]
         """
-        with self._space.grad_mode(vector, base_point):
-            pushed, batch, like = self._pushforwards(_required(base_point), vector=vector)
-            norm = torch.linalg.vector_norm(pushed[0], dim=-1)
-        return self._space.finish(norm, batch, like)
+        return self.chart.evaluate(
+            lambda v, z: torch.linalg.vector_norm(self.chart.pushforward_many(z, v[None])[0], dim=-1),
+            vector=vector,
+            base_point=_required(base_point),
+        )
 
     # ------------------------------------------------------------------
     # Connection
@@ -249,16 +230,15 @@ class DecoderPullbackMetric(PullbackMetric):
         christoffels : torch.Tensor, shape=[..., d, d, d]
             The contravariant index ``k`` is first (Geomstats' convention).
         """
-        space = self._space
-        dim = space.latent_dim
-        (z,), batch, like = space.prepare(base_point=_required(base_point))
-        with space.grad_mode(base_point):
-            jac = space.work_jacobian(z)
-            space.check_immersion(jac, "base_point")
-            hess = space.work_hessian(z)
+        dim = self.chart.latent_dim
+
+        def kernel(z):
+            jac = self._checked_jacobian(z)
+            hess = self.chart.hessian(z)
             gamma = pullback_solve(jac, hess.reshape(*hess.shape[:2], dim * dim))
-            gamma = gamma.reshape(-1, dim, dim, dim)
-        return space.finish(gamma, batch, like)
+            return gamma.reshape(-1, dim, dim, dim)
+
+        return self.chart.evaluate(kernel, base_point=_required(base_point))
 
     def geodesic_equation(self, state):
         r"""Right-hand side of the geodesic ODE as a first-order system.
@@ -277,33 +257,28 @@ class DecoderPullbackMetric(PullbackMetric):
         derivative : torch.Tensor, shape=[..., 2, d]
             Velocities and accelerations.
         """
-        space = self._space
+        chart = self.chart
         state = as_tensor(state, "state")
-        if state.ndim < 2 or state.shape[-2:] != (2, space.latent_dim):
+        if state.ndim < 2 or state.shape[-2:] != (2, chart.latent_dim):
             raise ValueError(
-                f"`state` must have shape [..., 2, {space.latent_dim}] (positions "
+                f"`state` must have shape [..., 2, {chart.latent_dim}] (positions "
                 f"and velocities), got {tuple(state.shape)}."
             )
         check_finite(state, "state")
-        with space.grad_mode(state):
-            position, velocity = state[..., 0, :], state[..., 1, :]
-            (z, v), batch, like = space.prepare(position=position, velocity=velocity)
-            acceleration = geodesic_acceleration(space, z, v)
-            out = torch.stack([v, acceleration], dim=-2)
-        return space.finish(out, batch, like)
+        return chart.evaluate(
+            lambda z, v: torch.stack([v, geodesic_acceleration(chart, z, v)], dim=-2),
+            position=state[..., 0, :],
+            velocity=state[..., 1, :],
+        )
 
     # ------------------------------------------------------------------
     # Distances
     # ------------------------------------------------------------------
-    def _check_immersion_at(self, **named):
-        """Warn (ImmersionWarning) where the decoder is not an immersion at the
-        given points; also validates them (the error names the argument)."""
-        space = self._space
-        dim = space.latent_dim
-        tensors = {name: as_points(value, name, dim) for name, value in named.items()}
-        space.check_immersion_at(
-            **{name: space.to_work(t.reshape(-1, dim)) for name, t in tensors.items()}
-        )
+    def _checked_jacobian(self, z):
+        """Jacobian at flat work points, with the immersion check of ``base_point``."""
+        jac = self.chart.jacobian(z)
+        self.chart.check_immersion(jac, "base_point")
+        return jac
 
     def exp(self, tangent_vec, base_point):
         """Riemannian exponential, by integrating the geodesic ODE.
@@ -328,7 +303,7 @@ class DecoderPullbackMetric(PullbackMetric):
             :class:`~geomstats_gen.ImmersionWarning` is emitted first when
             it has lost rank at ``base_point``.
         """
-        self._check_immersion_at(base_point=base_point)
+        self.chart.check_immersion_at(base_point=base_point)
         end = self.exp_solver.exp(tangent_vec, base_point)
         if end.numel() and not bool(torch.isfinite(end).all()):
             raise FloatingPointError(
@@ -350,7 +325,7 @@ class DecoderPullbackMetric(PullbackMetric):
         -------
         tangent_vec : torch.Tensor, shape=[..., d]
         """
-        self._check_immersion_at(point=point, base_point=base_point)
+        self.chart.check_immersion_at(point=point, base_point=base_point)
         return self.log_solver.solve(point, base_point).log
 
     def connecting_geodesic(self, point, base_point, warn=True):
@@ -370,7 +345,7 @@ class DecoderPullbackMetric(PullbackMetric):
             ``path``, ``log``, ``length``, ``energy``, ``iterations``,
             ``converged``.
         """
-        self._check_immersion_at(point=point, base_point=base_point)
+        self.chart.check_immersion_at(point=point, base_point=base_point)
         return self.log_solver.solve(point, base_point, warn=warn)
 
     def squared_dist(self, point_a, point_b):
@@ -403,7 +378,7 @@ class DecoderPullbackMetric(PullbackMetric):
         """
         if _tracks_grad(point_a, point_b):
             return self.squared_dist(point_a, point_b).clamp_min(0).sqrt()
-        self._check_immersion_at(point_a=point_a, point_b=point_b)
+        self.chart.check_immersion_at(point_a=point_a, point_b=point_b)
         return self.log_solver.solve(point_b, point_a).length
 
     def dist_pairwise(self, points, n_jobs=1, **joblib_kwargs):
@@ -420,10 +395,10 @@ class DecoderPullbackMetric(PullbackMetric):
         dist : torch.Tensor, shape=[n_samples, n_samples]
             Symmetric, zero diagonal.
         """
-        points = as_points(points, "points", self._space.latent_dim)
+        points = as_points(points, "points", self.chart.latent_dim)
         if points.ndim != 2:
             raise ValueError(
-                f"`points` must have shape [n_samples, {self._space.latent_dim}], "
+                f"`points` must have shape [n_samples, {self.chart.latent_dim}], "
                 f"got {tuple(points.shape)}."
             )
         n_samples = points.shape[0]
@@ -433,7 +408,7 @@ class DecoderPullbackMetric(PullbackMetric):
             if _tracks_grad(points):
                 upper = self.dist(points[rows], points[cols])
             else:
-                self._check_immersion_at(points=points)  # once per point, not per pair
+                self.chart.check_immersion_at(points=points)  # once per point, not per pair
                 upper = self.log_solver.solve(points[cols], points[rows]).length
             out[rows, cols] = upper
             out[cols, rows] = upper
@@ -451,7 +426,7 @@ class DecoderPullbackMetric(PullbackMetric):
         -------
         index : torch.Tensor of int64, shape=[...]
         """
-        dim = self._space.latent_dim
+        dim = self.chart.latent_dim
         point = as_points(point, "point", dim)
         neighbors = as_points(neighbors, "neighbors", dim)
         if neighbors.ndim != 2 or neighbors.shape[0] == 0:
@@ -466,7 +441,7 @@ class DecoderPullbackMetric(PullbackMetric):
     # Parallel transport (see geomstats_gen.transport)
     # ------------------------------------------------------------------
     def parallel_transport(
-        self, tangent_vec, base_point, direction=None, end_point=None, method="ode"
+        self, tangent_vec, base_point, direction=None, end_point=None, method="ode", n_steps=None
     ):
         """Parallel transport along the geodesic to ``end_point`` or along ``Exp(t direction)``.
 
@@ -487,20 +462,27 @@ class DecoderPullbackMetric(PullbackMetric):
             End of the geodesic; exactly one of ``direction`` and
             ``end_point``.
         method : {"ode", "projection"}
+        n_steps : int, optional
+            Steps along the geodesic. Default: ``exp_solver.n_steps``.
 
         Returns
         -------
         transported : torch.Tensor, shape=[..., d]
         """
-        if direction is not None:
-            self._check_immersion_at(base_point=base_point)
+        if direction is not None and end_point is None:
+            self.chart.check_immersion_at(base_point=base_point)
+        elif end_point is not None and direction is None:
+            self.chart.check_immersion_at(end_point=end_point, base_point=base_point)
         return transport.parallel_transport(
-            self._space,
+            self.chart,
             tangent_vec,
             base_point,
             direction=direction,
             end_point=end_point,
             method=method,
+            n_steps=self.exp_solver.n_steps if n_steps is None else n_steps,
+            log_solver=self.log_solver,
+            exp_solver=self.exp_solver,
         )
 
     # ------------------------------------------------------------------
@@ -518,7 +500,7 @@ class DecoderPullbackMetric(PullbackMetric):
         second_fundamental_form : torch.Tensor, shape=[..., D, d, d]
             Ambient index first (Geomstats' convention).
         """
-        return curvature.second_fundamental_form(self._space, base_point)
+        return curvature.second_fundamental_form(self.chart, base_point)
 
     def mean_curvature_vector(self, base_point):
         """Mean curvature vector ``G^{ij} II_ij`` (no ``1/d`` factor).
@@ -531,7 +513,7 @@ class DecoderPullbackMetric(PullbackMetric):
         -------
         mean_curvature_vector : torch.Tensor, shape=[..., D]
         """
-        return curvature.mean_curvature_vector(self._space, base_point)
+        return curvature.mean_curvature_vector(self.chart, base_point)
 
     def riemann_tensor(self, base_point=None):
         """Riemann tensor ``R^l_{ijk}`` from the Gauss equation (no third derivatives).
@@ -545,7 +527,7 @@ class DecoderPullbackMetric(PullbackMetric):
         riemann_tensor : torch.Tensor, shape=[..., d, d, d, d]
             ``[..., i, j, k, l] = dx^l(R(e_j, e_k) e_i)`` (Geomstats' order).
         """
-        return curvature.riemann_tensor(self._space, _required(base_point))
+        return curvature.riemann_tensor(self.chart, _required(base_point))
 
     def covariant_riemann_tensor(self, base_point=None):
         """Covariant Riemann tensor ``R_{ijkl} = <R(e_k, e_l) e_j, e_i>``.
@@ -558,7 +540,7 @@ class DecoderPullbackMetric(PullbackMetric):
         -------
         covariant_riemann_tensor : torch.Tensor, shape=[..., d, d, d, d]
         """
-        return curvature.covariant_riemann_tensor(self._space, _required(base_point))
+        return curvature.covariant_riemann_tensor(self.chart, _required(base_point))
 
     def curvature(self, tangent_vec_a, tangent_vec_b, tangent_vec_c, base_point=None):
         """Curvature operator ``R(a, b) c``, from second directional derivatives.
@@ -573,7 +555,7 @@ class DecoderPullbackMetric(PullbackMetric):
         curvature : torch.Tensor, shape=[..., d]
         """
         return curvature.curvature(
-            self._space, tangent_vec_a, tangent_vec_b, tangent_vec_c, _required(base_point)
+            self.chart, tangent_vec_a, tangent_vec_b, tangent_vec_c, _required(base_point)
         )
 
     def sectional_curvature(self, tangent_vec_a, tangent_vec_b, base_point=None):
@@ -592,7 +574,7 @@ class DecoderPullbackMetric(PullbackMetric):
             Zero for parallel vectors.
         """
         return curvature.sectional_curvature(
-            self._space, tangent_vec_a, tangent_vec_b, _required(base_point)
+            self.chart, tangent_vec_a, tangent_vec_b, _required(base_point)
         )
 
     def ricci_tensor(self, base_point=None):
@@ -606,7 +588,7 @@ class DecoderPullbackMetric(PullbackMetric):
         -------
         ricci_tensor : torch.Tensor, shape=[..., d, d]
         """
-        return curvature.ricci_tensor(self._space, _required(base_point))
+        return curvature.ricci_tensor(self.chart, _required(base_point))
 
     def scalar_curvature(self, base_point=None):
         """Scalar curvature (``2 K`` on a surface).
@@ -619,7 +601,7 @@ class DecoderPullbackMetric(PullbackMetric):
         -------
         scalar_curvature : torch.Tensor, shape=[...]
         """
-        return curvature.scalar_curvature(self._space, _required(base_point))
+        return curvature.scalar_curvature(self.chart, _required(base_point))
 
 
 def _tracks_grad(*tensors):
@@ -672,29 +654,6 @@ def _sum_to_shape(grad, shape):
         if size == 1 and grad.shape[axis] != 1:
             grad = grad.sum(axis, keepdim=True)
     return grad
-
-
-def geodesic_acceleration(space, z, v):
-    r"""Geodesic acceleration :math:`-G^{-1} J^T d^2g[v, v]` at flat points.
-
-    Parameters
-    ----------
-    space : GeneratedManifold
-    z, v : torch.Tensor, shape=[n, d]
-        Positions and velocities in the working dtype and device.
-
-    Returns
-    -------
-    acceleration : torch.Tensor, shape=[n, d]
-    """
-    return -autodiff.christoffel_contraction(
-        space.flat_decoder,
-        z,
-        space.work_jacobian(z),
-        v,
-        v,
-        chunk_size=space._chunk(space.embedding_dim * 3),
-    )
 
 
 def _required(base_point):

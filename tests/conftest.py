@@ -1,12 +1,13 @@
-"""Shared fixtures: decoders whose geometry is known in closed form."""
+"""Shared fixtures: decoders whose geometry is known in closed form (see known_geometry)."""
 
 import geomstats_gen  # noqa: F401  (selects the pytorch backend first)
 import pytest
 import torch
 
-from geomstats_gen import GeneratedManifold, LinearDecoder, SphereChart, TorusChart, make_mlp
+import known_geometry as known
+from geomstats_gen import GeneratedManifold
 
-F64 = torch.float64
+F64 = known.F64
 
 
 @pytest.fixture
@@ -18,22 +19,22 @@ def linear_matrix():
 @pytest.fixture
 def linear_space(linear_matrix):
     offset = torch.linspace(-1.0, 1.0, 5, dtype=F64)
-    return GeneratedManifold(LinearDecoder(linear_matrix, offset), 3)
+    return GeneratedManifold(known.linear(linear_matrix, offset), 3)
 
 
 @pytest.fixture
 def sphere_space():
-    return GeneratedManifold(SphereChart(radius=2.0), 2)
+    return GeneratedManifold(known.sphere(known.SPHERE_RADIUS), 2)
 
 
 @pytest.fixture
 def torus_space():
-    return GeneratedManifold(TorusChart(2.0, 1.0), 2)
+    return GeneratedManifold(known.torus(), 2)
 
 
 @pytest.fixture
 def mlp_space():
-    return GeneratedManifold(make_mlp([2, 16, 32, 12], dtype=F64, seed=1), 2)
+    return GeneratedManifold(known.mlp([2, 16, 32, 12], 1, F64), 2)
 
 
 def sphere_points(n, seed=0):

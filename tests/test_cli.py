@@ -286,6 +286,45 @@ def test_report_numbers_on_a_linear_decoder_in_3d(linear_space, linear_matrix):
     assert arrays["analogy_images"].shape == (2, 5, 1, 5)
 
 
+def test_analysis_counts_its_warnings_and_does_not_hide_them(sphere_space):
+    """A solver capped at one iteration warns in the geodesic steps: the
+    warnings are counted per step and kind in the summary and still reach
+    the caller; the transport steps are passed, not set on the solver."""
+    from conftest import sphere_points
+
+    from geomstats_gen import ConvergenceWarning
+    from geomstats_gen.report import analyze
+
+    sphere_space.metric.log_solver.max_iter = 1
+    codes = sphere_points(12, seed=3).numpy()
+    labels = (codes[:, 0] > 1.55).astype(int)
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        summary, _ = analyze(
+            _CodesModel(sphere_space), codes, labels, n_codes=12, n_pairs=1,
+            n_ratio_pairs=2, n_analogies=1, n_strip=2, grid_size=4, n_planes=1,
+            graph_neighbors=3, knn_neighbors=3, transport_steps=3,
+        )
+    counted = summary["warnings"]
+    for step in ("geodesics", "ratios"):
+        entry = counted[step]["ConvergenceWarning"]
+        assert entry["count"] >= 1 and "did not converge" in entry["messages"][0]
+    for step in ("encode", "magnification"):  # no solve there (pytest.warns shows all kinds)
+        assert "ConvergenceWarning" not in counted.get(step, {})
+    assert summary["analogies"]["transport_steps"] == 3
+    assert sphere_space.metric.exp_solver.n_steps == 100  # untouched
+
+
+def test_the_report_leaves_matplotlib_alone():
+    """Drawing the figures does not switch Matplotlib's backend."""
+    import subprocess
+    import sys
+
+    code = ("import matplotlib; matplotlib.use('svg'); import geomstats_gen.report.plots; "
+            "print(matplotlib.get_backend())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "svg"
+
+
 def test_analyze_rejects_bad_settings(linear_space):
     from geomstats_gen.report import analyze
 

@@ -58,7 +58,8 @@ import pytest
 import torch
 from geomstats_cases_support import BoxDataGenerator, drop_inactive_tests, geomstats_marks
 
-from geomstats_gen import GeneratedManifold, SphereChart, TorusChart, make_mlp
+import known_geometry as known
+from geomstats_gen import GeneratedManifold
 
 with geomstats_marks():
     from geomstats.test.data import TestData
@@ -66,13 +67,13 @@ with geomstats_marks():
     from geomstats.test_cases.geometry.pullback_metric import PullbackMetricTestCase
 
 F64 = torch.float64
-RADIUS = 2.0
-MAJOR, MINOR = 2.0, 1.0
+RADIUS = known.SPHERE_RADIUS
+MAJOR, MINOR = known.TORUS_RADII
 
-EXACT = 1e-10  # autodiff quantities (metric, Christoffels, curvature)
-DIST_ATOL = 1e-6  # log solver: lengths to ~2e-7
-EXP_SHORT_ATOL = 1e-6  # RK4(20) on |v| <= 0.7: ~1e-9
-EXP_LONG_ATOL = 1e-5  # RK4(20) on latent lengths <= 2: <= 6e-7
+EXACT = known.TOL[F64]["exact"]  # autodiff quantities (metric, Christoffels, curvature)
+DIST_ATOL = known.TOL[F64]["dist_abs"]  # log solver: lengths to ~2e-7
+EXP_SHORT_ATOL = known.TOL[F64]["exp_short"]  # RK4(20) on |v| <= 0.7: ~1e-9
+EXP_LONG_ATOL = known.TOL[F64]["exp_long"]  # RK4(20) on latent lengths <= 2: <= 6e-7
 
 SKIP_TRANSPORT = pytest.mark.skip(
     reason="no parallel transport: DecoderPullbackMetric has no closed form and "
@@ -556,7 +557,7 @@ class SphereChartMetricTestData(GeneratedMetricTestData):
 with geomstats_marks():  # Geomstats marks inactive tests `ignore`
     @drop_inactive_tests
     class TestSphereChartMetric(GeneratedMetricCase, metaclass=DataBasedParametrizer):
-        space = _space(SphereChart(radius=RADIUS))
+        space = _space(known.sphere(RADIUS))
         region = dict(low=SPHERE_LOW, high=SPHERE_HIGH, vec_scale=0.5)
         testing_data = SphereChartMetricTestData()
 
@@ -663,7 +664,7 @@ class TorusChartMetricTestData(GeneratedMetricTestData):
 with geomstats_marks():  # Geomstats marks inactive tests `ignore`
     @drop_inactive_tests
     class TestTorusChartMetric(GeneratedMetricCase, metaclass=DataBasedParametrizer):
-        space = _space(TorusChart(MAJOR, MINOR))
+        space = _space(known.torus((MAJOR, MINOR)))
         region = dict(low=TORUS_LOW, high=TORUS_HIGH, vec_scale=0.5)
         testing_data = TorusChartMetricTestData()
 
@@ -678,6 +679,6 @@ class MLPMetricTestData(GeneratedMetricTestData):
 with geomstats_marks():  # Geomstats marks inactive tests `ignore`
     @drop_inactive_tests
     class TestMLPMetric(GeneratedMetricCase, metaclass=DataBasedParametrizer):
-        space = _space(make_mlp([2, 8, 5], activation="tanh", seed=0, dtype=F64))
+        space = _space(known.mlp([2, 8, 5], 0, F64))
         region = dict(low=(-0.5, -0.5), high=(0.5, 0.5), vec_scale=0.4)
         testing_data = MLPMetricTestData()

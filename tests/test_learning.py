@@ -451,3 +451,32 @@ def test_compare_models_on_vae(digits_vae):
             assert np.isfinite(value), key
     assert 0 <= rec["knn_accuracy_geodesic"] <= 1
     assert rec["step_cv_geodesic"] < rec["step_cv_linear"]
+
+
+def test_model_selection_with_a_fitted_model_as_space(digits_vae):
+    """``clone`` keeps a fitted model as ``space``: GridSearchCV and
+    cross_val_score over a pipeline work, with the same scores as the
+    estimator fitted by hand."""
+    from sklearn.model_selection import KFold, cross_val_score
+
+    vae, X, y = digits_vae
+    X, y = X[:60], y[:60]
+    knn = GeodesicKNeighborsClassifier(vae, n_neighbors=3, method="graph", graph_neighbors=6)
+    copy = clone(knn)
+    assert copy.space is vae and copy is not knn and copy.get_params()["n_neighbors"] == 3
+    search = GridSearchCV(knn, {"n_neighbors": [3, 5]}, cv=KFold(2)).fit(X, y)
+    assert search.best_params_["n_neighbors"] in (3, 5)
+    assert hasattr(vae, "manifold_")  # still fitted
+    halves = [np.arange(30), np.arange(30, 60)]
+    by_hand = []
+    for train, test in (halves, halves[::-1]):
+        fitted = clone(knn).set_params(n_neighbors=search.best_params_["n_neighbors"])
+        by_hand.append(fitted.fit(X[train], y[train]).score(X[test], y[test]))
+    assert search.best_score_ == pytest.approx(np.mean(by_hand))
+    pipe = Pipeline([
+        ("dist", GeodesicDistanceTransformer(vae, method="graph", graph_neighbors=6)),
+        ("clf", KNeighborsClassifier(n_neighbors=3, metric="precomputed")),
+    ])
+    scores = cross_val_score(pipe, X, y, cv=2)
+    assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
+    assert scores.mean() > 0.4  # 5 classes: chance is 0.2

@@ -307,3 +307,24 @@ def test_points_outside_the_domain_warn():
         space.metric.metric_matrix(far)
     with pytest.raises(ValueError, match="`domain_radius` must be a positive number"):
         GeneratedManifold(SphereChart(), 2, domain_radius=-1)
+
+
+def test_placement_is_read_live_from_the_decoder():
+    """Converting or moving the decoder after the manifold is built is fine:
+    the metric follows (results stay in the caller's dtype)."""
+    decoder = make_mlp([2, 8, 5], dtype=torch.float64, seed=0)
+    space = GeneratedManifold(decoder, 2)
+    z = torch.tensor([[0.3, -0.2], [0.1, 0.4]], dtype=torch.float64)
+    g64 = space.metric.metric_matrix(z)
+    d64 = space.metric.dist(z[0], z[1])
+    decoder.float()
+    assert space.work_dtype == torch.float32 and space.chart.work_dtype == torch.float32
+    g32 = space.metric.metric_matrix(z)
+    assert g32.dtype == torch.float64
+    torch.testing.assert_close(g32, g64, rtol=1e-5, atol=1e-6)
+    assert abs(float(space.metric.dist(z[0], z[1])) - float(d64)) < 1e-4 * float(d64)
+    decoder.double()  # float64 again (weights rounded to float32 on the way)
+    assert space.work_dtype == torch.float64
+    torch.testing.assert_close(space.metric.metric_matrix(z), g64, rtol=1e-6, atol=0)
+    decoder.to("meta")
+    assert space.work_device == torch.device("meta")

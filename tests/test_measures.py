@@ -6,7 +6,7 @@ import geomstats_gen  # noqa: F401  (selects the pytorch backend first)
 import pytest
 import torch
 
-from geomstats_gen import GeneratedManifold, SphereChart
+from geomstats_gen import GeneratedManifold
 from geomstats_gen.measures import (
     coordinate_plane_curvature,
     curvature_statistics,

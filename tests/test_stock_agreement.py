@@ -13,11 +13,12 @@ from conftest import F64
 
 from geomstats.geometry.pullback_metric import PullbackMetric
 
-from geomstats_gen import DecoderPullbackMetric, GeneratedManifold, make_mlp
+import known_geometry as known
+from geomstats_gen import DecoderPullbackMetric, GeneratedManifold
 from geomstats_gen.testing import StockPullbackSpace
 
 F32 = torch.float32
-ATOL = 1e-10
+ATOL = known.TOL[F64]["exact"]
 
 # (layer sizes, seed): small smooth decoders, 2-D and 3-D latent spaces.
 DECODERS = {
@@ -28,7 +29,7 @@ DECODERS = {
 
 def _spaces(name, dtype=F64):
     sizes, seed = DECODERS[name]
-    decoder = make_mlp(sizes, activation="tanh", dtype=dtype, seed=seed)
+    decoder = known.mlp(sizes, seed, dtype)
     ours = GeneratedManifold(decoder, sizes[0])
     return ours, sizes
 

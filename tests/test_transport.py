@@ -183,5 +183,10 @@ def test_metric_parallel_transport_is_wired():
     )
     projected = space.metric.parallel_transport(vec, a, end_point=b, method="projection")
     torch.testing.assert_close(projected, moved, atol=5e-2, rtol=0)  # first order
-    linear = geomstats_gen.analogy(space, a, b, a, method="linear")
-    torch.testing.assert_close(linear, b)
+    # C = A: the transport is along a point, so D = Exp_A(Log_A B) = B; this
+    # runs the log, the transport and the exp (a wrong one of them fails it)
+    same = geomstats_gen.analogy(space, a, b, a)
+    torch.testing.assert_close(same, b, atol=1e-6, rtol=0)
+    c = sphere_points(3, seed=33)
+    linear = geomstats_gen.analogy(space, a, b, c, method="linear")
+    torch.testing.assert_close(linear, c + b - a, atol=0, rtol=0)

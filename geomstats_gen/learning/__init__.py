@@ -25,11 +25,11 @@ __all__ = [
     "separating_directions",
 ]
 
-from geomstats_gen.learning.estimators import (  # noqa: E402
+from geomstats_gen.learning.kmedoids import GeodesicKMedoids  # noqa: E402
+from geomstats_gen.learning.logmap import LatentLogMap  # noqa: E402
+from geomstats_gen.learning.neighbors import (  # noqa: E402
     GeodesicDistanceTransformer,
-    GeodesicKMedoids,
     GeodesicKNeighborsClassifier,
-    LatentLogMap,
 )
 
 __all__ += [

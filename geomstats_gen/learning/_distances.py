@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import torch
 
-from geomstats_gen._checks import check_positive_int
+from geomstats_gen.core.checks import check_positive_int
 from geomstats_gen.geodesics import ConvergenceWarning
 from geomstats_gen.learning._validation import as_codes, check_manifold, like_input
 

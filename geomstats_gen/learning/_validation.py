@@ -9,7 +9,7 @@ A ``space`` argument is either a :class:`~geomstats_gen.GeneratedManifold`
 import numpy as np
 import torch
 
-from geomstats_gen._checks import as_points
+from geomstats_gen.core.checks import as_points
 from geomstats_gen.manifold import GeneratedManifold
 
 

@@ -15,7 +15,7 @@ import numbers
 import numpy as np
 import torch
 
-from geomstats_gen._checks import check_positive_int
+from geomstats_gen.core.checks import check_positive_int
 from geomstats_gen.learning._distances import pairwise_geodesic_distances
 from geomstats_gen.learning._validation import (
     as_codes,

@@ -4,8 +4,8 @@
 >>> summary = write_report(vae, X, y, "report/")        # doctest: +SKIP
 
 :mod:`~geomstats_gen.report.analysis` computes the numbers,
-:mod:`~geomstats_gen.report.plots` draws the figures (Matplotlib, Agg
-backend), :mod:`~geomstats_gen.report.html` writes the page.
+:mod:`~geomstats_gen.report.plots` draws the figures (Matplotlib ``Figure``
+objects, no pyplot), :mod:`~geomstats_gen.report.html` writes the page.
 """
 
 import json

@@ -130,6 +130,18 @@ def write_html(summary, images, path):
             ["measure", "geodesic", "Euclidean"],
         ))
         parts.append("<p>" + html.escape(sep["distance"]) + "</p>")
+    warned = summary.get("warnings") or {}
+    parts.append("<h2>Warnings</h2>")
+    if warned:
+        parts.append("<p>Warnings emitted during the analysis, per step and kind (the "
+                     "numbers of a step with warnings may be less accurate).</p>")
+        parts.append(_table(
+            [[f"{step}: {kind}", entry["count"], " | ".join(entry["messages"])]
+             for step, kinds in warned.items() for kind, entry in kinds.items()],
+            ["step: kind", "count", "messages (first distinct ones)"],
+        ))
+    else:
+        parts.append("<p>None: every solve converged and every check passed.</p>")
     parts.append("<h2>Figures</h2>")
     for name, image_path in images.items():
         parts.append("<figure>" + _image(image_path) + "<figcaption>"

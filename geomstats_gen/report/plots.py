@@ -1,4 +1,7 @@
-"""The report's figures, drawn with Matplotlib's headless Agg backend.
+"""The report's figures, drawn off-screen on Matplotlib ``Figure`` objects.
+
+Neither pyplot nor the process's Matplotlib backend is touched, so importing
+this module changes nothing for the caller's own figures.
 
 Each function takes the ``(summary, arrays)`` of
 :func:`geomstats_gen.report.analysis.analyze` and writes one PNG.
@@ -7,12 +10,9 @@ Each function takes the ``(summary, arrays)`` of
 import os
 
 import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure
 import numpy as np  # noqa: E402
-from matplotlib.colors import LogNorm  # noqa: E402
+from matplotlib.colors import LogNorm
 
 __all__ = [
     "FIGURES",
@@ -31,9 +31,15 @@ def _axis_names(summary):
     return ("z1", "z2") if summary["latent"]["latent_dim"] == 2 else ("PC1", "PC2")
 
 
+def _subplots(*args, figsize, **kwargs):
+    """A figure and its axes, drawn off-screen (no pyplot: the backend of the
+    process is left alone)."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(*args, **kwargs)
+
+
 def _save(fig, path):
     fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
     return path
 
 
@@ -43,7 +49,7 @@ def plot_magnification(summary, arrays, path):
     positive = mag[mag > 0]
     vmin = max(float(positive.min()) if positive.size else 1e-12, 1e-12)
     vmax = max(float(mag.max()), vmin * 10)
-    fig, ax = plt.subplots(figsize=(7.6, 6.2))
+    fig, ax = _subplots(figsize=(7.6, 6.2))
     image = ax.imshow(
         np.clip(mag, vmin, None), origin="lower", extent=(u[0], u[-1], v[0], v[-1]),
         aspect="auto", cmap="viridis", norm=LogNorm(vmin=vmin, vmax=vmax),
@@ -53,7 +59,7 @@ def plot_magnification(summary, arrays, path):
     labels = arrays["labels"]
     pc = arrays["plane_codes"]
     classes = np.unique(labels)
-    cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
+    cmap = matplotlib.colormaps.get_cmap("tab10" if len(classes) <= 10 else "tab20")
     for k, c in enumerate(classes):
         sel = labels == c
         ax.scatter(pc[sel, 0], pc[sel, 1], s=9, color=cmap(k % cmap.N), edgecolors="white",
@@ -100,7 +106,7 @@ def plot_strips(summary, arrays, path):
     geo, lin = arrays["geo_strip"], arrays["lin_strip"]
     n = geo.shape[0]
     pair = summary["geodesics"]["pairs"][0]
-    fig, axes = plt.subplots(2, n, figsize=(1.05 * n, 2.7), squeeze=False)
+    fig, axes = _subplots(2, n, figsize=(1.05 * n, 2.7), squeeze=False)
     _strip_row(axes[0], geo)
     _strip_row(axes[1], lin)
     axes[0, 0].set_ylabel("geodesic", fontsize=9)
@@ -124,7 +130,7 @@ def plot_analogies(summary, arrays, path):
     images = arrays["analogy_images"]
     n = images.shape[0]
     titles = ["A", "B", "C", "D geodesic", "D linear"]
-    fig, axes = plt.subplots(n, 5, figsize=(6.0, 1.35 * n + 0.7), squeeze=False)
+    fig, axes = _subplots(n, 5, figsize=(6.0, 1.35 * n + 0.7), squeeze=False)
     for i in range(n):
         _strip_row(axes[i], images[i])
         lab = arrays["analogy_labels"][i]
@@ -160,7 +166,7 @@ def plot_curvature(summary, arrays, path):
     sectional, scalar = arrays["sectional"].reshape(-1), arrays["scalar"].reshape(-1)
     dim = summary["latent"]["latent_dim"]
     n_codes = summary["curvature"]["n_codes"]
-    fig, (ax0, ax1, ax2) = plt.subplots(1, 3, figsize=(13.5, 3.9))
+    fig, (ax0, ax1, ax2) = _subplots(1, 3, figsize=(13.5, 3.9))
     _histogram(ax0, sectional, "tab:blue", "sectional curvature K")
     ax0.set_title(f"Sectional curvature of random planes\n({sectional.size} planes at "
                   f"{n_codes} codes)", fontsize=10)
@@ -185,7 +191,7 @@ def plot_curvature(summary, arrays, path):
 def plot_separability(summary, arrays, path):
     """The separability table, geodesic versus Euclidean latent distances."""
     sep = summary["separability"]
-    fig, ax = plt.subplots(figsize=(6.4, 1.9))
+    fig, ax = _subplots(figsize=(6.4, 1.9))
     ax.axis("off")
     if "knn_accuracy_geodesic" not in sep:
         ax.text(0.5, 0.5, sep.get("note", "no table"), ha="center", va="center")

@@ -18,8 +18,6 @@ holds at most ``max_elements`` numbers (see :func:`chunk_size_for`).
 import torch
 from torch.func import jvp, vmap
 
-from geomstats_gen._linalg import pullback_solve
-
 #: Default bound on the number of elements of the largest tensor built by one
 #: chunk (2**24 elements: 128 MiB in float64, 64 MiB in float32).
 DEFAULT_MAX_ELEMENTS = 2**24
@@ -43,7 +41,7 @@ def chunk_size_for(elements_per_point, max_elements=DEFAULT_MAX_ELEMENTS):
     return max(1, int(max_elements) // max(1, int(elements_per_point)))
 
 
-def _chunked(fn, chunk_size, *tensors):
+def chunked(fn, chunk_size, *tensors):
     """Apply ``fn`` to chunks of rows of ``tensors`` and concatenate.
 
     Inputs are made contiguous: forward-mode AD refuses expanded tensors.
@@ -80,7 +78,7 @@ def pushforward(f, z, v, chunk_size=None):
     value : torch.Tensor, shape=[n, D]
     tangent : torch.Tensor, shape=[n, D]
     """
-    return _chunked(lambda zz, vv: jvp(f, (zz,), (vv,)), chunk_size, z, v)
+    return chunked(lambda zz, vv: jvp(f, (zz,), (vv,)), chunk_size, z, v)
 
 
 def pushforward_many(f, z, vs, chunk_size=None):
@@ -103,7 +101,7 @@ def pushforward_many(f, z, vs, chunk_size=None):
     def one_chunk(zz, vv):
         return vmap(lambda v: jvp(f, (zz,), (v,))[1])(vv.movedim(1, 0)).movedim(0, 1)
 
-    return _chunked(one_chunk, chunk_size, z, vs.movedim(0, 1)).movedim(1, 0)
+    return chunked(one_chunk, chunk_size, z, vs.movedim(0, 1)).movedim(1, 0)
 
 
 def jacobian(f, z, chunk_size=None):
@@ -127,8 +125,7 @@ def jacobian(f, z, chunk_size=None):
 #: Below this many elements of the Jacobian batch (``n D d``), the Jacobian
 #: is one JVP over ``d`` stacked copies of the points instead of ``vmap``
 #: over ``d`` tangents: the primal is evaluated ``d`` times, but the Python
-#: overhead of ``vmap`` (the whole cost for tiny analytic charts: 2 ms vs
-#: 0.9 ms per call for the sphere chart at 2048 points) is saved.
+#: overhead of ``vmap``, the whole cost for tiny analytic charts, is saved.
 SMALL_JACOBIAN_ELEMENTS = 2**16
 
 
@@ -163,7 +160,7 @@ def value_and_jacobian(f, z, chunk_size=None, out_dim=None):
         values, cols = vmap(lambda e: jvp(f, (zz,), (e,)))(directions)
         return values[0], cols.permute(1, 2, 0)
 
-    return _chunked(one_chunk, chunk_size, z)
+    return chunked(one_chunk, chunk_size, z)
 
 
 def second_derivative(f, z, v, w, chunk_size=None):
@@ -195,31 +192,7 @@ def second_derivative(f, z, v, w, chunk_size=None):
         (value, first), (_, second) = jvp(first_order, (zz,), (ww,))
         return value, first, second
 
-    return _chunked(one_chunk, chunk_size, z, v, w)
-
-
-def christoffel_contraction(f, z, jac, u, v, chunk_size=None):
-    r"""Christoffel contraction :math:`\Gamma(u, v) = G^{-1} J^T d^2 g(z)[u, v]`.
-
-    One forward-over-forward JVP per point and a float64 solve with ``G``;
-    the geodesic acceleration is ``-christoffel_contraction(f, z, J, v, v)``.
-
-    Parameters
-    ----------
-    f : callable
-        Flat batch function, ``[n, d] -> [n, D]``.
-    z : torch.Tensor, shape=[n, d]
-    jac : torch.Tensor, shape=[n, D, d]
-        Jacobians at ``z``.
-    u, v : torch.Tensor, shape=[n, d]
-    chunk_size : int, optional
-
-    Returns
-    -------
-    gamma : torch.Tensor, shape=[n, d]
-    """
-    _, _, second = second_derivative(f, z, u, v, chunk_size=chunk_size)
-    return pullback_solve(jac, second)
+    return chunked(one_chunk, chunk_size, z, v, w)
 
 
 def weighted_hessian(f, z, weights, chunk_size=None):
@@ -229,9 +202,9 @@ def weighted_hessian(f, z, weights, chunk_size=None):
     gives the gradient ``J^T w`` as a differentiable function of ``z``, and
     ``d`` more reverse passes through it give the rows of the Hessian (the
     points are independent, so each pass serves the whole batch). The
-    Hessian of ``g`` is never built. Measured on CPU with torch 2.13, this is
-    3 to 5 times faster than forward-over-reverse with ``torch.func``, whose
-    batching rules run Python decompositions for elementwise ops.
+    Hessian of ``g`` is never built. On CPU with torch 2.13 this beats
+    forward-over-reverse with ``torch.func``, whose batching rules run Python
+    decompositions for elementwise ops (see ``benchmarks/bench_geodesics.py``).
 
     Parameters
     ----------
@@ -263,13 +236,46 @@ def weighted_hessian(f, z, weights, chunk_size=None):
                 rows.append(torch.zeros_like(x) if row is None else row)
         return torch.stack(rows, dim=-2).detach()
 
-    return _chunked(one_chunk, chunk_size, z, weights)
+    return chunked(one_chunk, chunk_size, z, weights)
+
+
+def second_derivatives(f, z, vs, ws, chunk_size=None):
+    """Several second directional derivatives per point, ``d^2 g(z)[v_k, w_k]``.
+
+    One forward-over-forward JVP per pair, vectorised over pairs and points.
+
+    Parameters
+    ----------
+    f : callable
+        Flat batch function, ``[n, d] -> [n, D]``.
+    z : torch.Tensor, shape=[n, d]
+    vs, ws : torch.Tensor, shape=[n, k, d]
+        The ``k`` pairs of directions at each point.
+    chunk_size : int, optional
+
+    Returns
+    -------
+    second : torch.Tensor, shape=[n, D, k]
+    """
+
+    def one_chunk(zz, vv, ww):
+        def pair(v, w):
+            def first_order(x):
+                return jvp(f, (x,), (v,))[1]
+
+            return jvp(first_order, (zz,), (w,))[1]
+
+        out = vmap(pair)(vv.movedim(1, 0).contiguous(), ww.movedim(1, 0).contiguous())
+        return out.permute(1, 2, 0)
+
+    return chunked(one_chunk, chunk_size, z, vs, ws)
 
 
 def hessian(f, z, chunk_size=None):
     """Hessian of each decoder output at a batch of points.
 
-    Built from ``d (d + 1) / 2`` forward-over-forward JVPs per point.
+    Built from ``d (d + 1) / 2`` forward-over-forward JVPs per point
+    (:func:`second_derivatives` along pairs of basis vectors).
 
     Parameters
     ----------
@@ -283,26 +289,17 @@ def hessian(f, z, chunk_size=None):
     hess : torch.Tensor, shape=[n, D, d, d]
         ``hess[n, a, i, j] = d^2 g_a / d z_i d z_j``.
     """
-    dim = z.shape[-1]
+    n_points, dim = z.shape
     rows, cols = torch.triu_indices(dim, dim, device=z.device)
     basis = torch.eye(dim, dtype=z.dtype, device=z.device)
-    n_pairs = rows.shape[0]
-
-    def one_chunk(zz):
-        n_points = zz.shape[0]
-        dir_v = basis[rows][:, None, :].expand(n_pairs, n_points, dim)
-        dir_w = basis[cols][:, None, :].expand(n_pairs, n_points, dim)
-
-        def pair(v, w):
-            def first_order(x):
-                return jvp(f, (x,), (v,))[1]
-
-            return jvp(first_order, (zz,), (w,))[1]
-
-        upper = vmap(pair)(dir_v, dir_w)
-        hess = upper.new_zeros((n_points, upper.shape[-1], dim, dim))
-        hess[:, :, rows, cols] = upper.permute(1, 2, 0)
-        hess[:, :, cols, rows] = upper.permute(1, 2, 0)
-        return hess
-
-    return _chunked(one_chunk, chunk_size, z)
+    upper = second_derivatives(
+        f,
+        z,
+        basis[rows].expand(n_points, -1, -1),
+        basis[cols].expand(n_points, -1, -1),
+        chunk_size=chunk_size,
+    )
+    hess = upper.new_zeros((n_points, upper.shape[1], dim, dim))
+    hess[:, :, rows, cols] = upper
+    hess[:, :, cols, rows] = upper
+    return hess

@@ -1,8 +1,10 @@
-"""Argument checks and device/dtype helpers shared by the public API.
+"""Argument checks and dtype helpers shared by every layer.
 
 Every public entry point converts its array arguments with :func:`as_points`
 (or :func:`as_tensor`), so a bad argument is reported with its name and what
 was expected, and results can be returned where the caller's points live.
+Scalar settings go through :func:`check_int`, :func:`check_number` and
+:func:`check_choice`: one message format for the whole library.
 """
 
 import math
@@ -11,15 +13,12 @@ import warnings
 
 import torch
 
+from geomstats_gen.exceptions import ImmersionWarning
+
 #: Floating dtypes refused for decoders: forward-mode derivatives and the
 #: Cholesky solves of the metric are not implemented (or far too inaccurate)
 #: in half precision on CPU.
 HALF_DTYPES = (torch.float16, torch.bfloat16)
-
-
-class ImmersionWarning(UserWarning):
-    """The decoder is not an immersion at some points: its Jacobian is
-    (numerically) rank deficient, so the pullback metric is degenerate there."""
 
 
 def as_tensor(value, name):
@@ -128,13 +127,105 @@ def result_like(tensor, like):
     return tensor.to(dtype=like.dtype, device=like.device)
 
 
-def check_positive_int(value, name, allow_none=False):
-    """Check that ``value`` is a positive integer."""
+def promote_like(*tensors):
+    """A 0-dim tensor in the promoted dtype of ``tensors``, on the first one's device.
+
+    The template of a result: :func:`result_like` moves results to it.
+    """
+    dtype = tensors[0].dtype
+    for tensor in tensors[1:]:
+        dtype = torch.promote_types(dtype, tensor.dtype)
+    return tensors[0].new_empty((), dtype=dtype)
+
+
+def check_int(value, name, minimum=1, allow_none=False):
+    """Check that ``value`` is an integer ``>= minimum`` (booleans refused).
+
+    Returns
+    -------
+    value : int or None
+    """
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"`{name}` must be {what}, got {value!r}.")
     return int(value)
+
+
+def check_positive_int(value, name, allow_none=False):
+    """Check that ``value`` is a positive integer."""
+    return check_int(value, name, 1, allow_none=allow_none)
+
+
+def _interval(low, high, low_open, high_open):
+    if high is None:
+        if low == 0 and low_open:
+            return "a positive number"
+        return f"a number {'>' if low_open else '>='} {low:g}"
+    left, right = "(" if low_open else "[", ")" if high_open else "]"
+    return f"a number in {left}{low:g}, {high:g}{right}"
+
+
+def check_number(
+    value, name, low=0.0, high=None, low_open=True, high_open=True, allow_none=False
+):
+    """Check that ``value`` is a finite real number in an interval.
+
+    Parameters
+    ----------
+    value : object
+    name : str
+        Argument named in the error.
+    low, high : float, optional
+        Bounds; ``high=None`` for none.
+    low_open, high_open : bool
+        Whether the bounds are excluded.
+    allow_none : bool
+        Let None through.
+
+    Returns
+    -------
+    value : float or None
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number.
+    ValueError
+        If it is not finite or out of the interval.
+    """
+    if value is None and allow_none:
+        return None
+    what = _interval(low, high, low_open, high_open)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_complex():
+            value = value.item()
+        else:
+            raise TypeError(f"`{name}` must be {what}, got {value!r}.")
+    out = float(value)
+    ok = math.isfinite(out)
+    if ok and low is not None:
+        ok = out > low if low_open else out >= low
+    if ok and high is not None:
+        ok = out < high if high_open else out <= high
+    if not ok:
+        raise ValueError(f"`{name}` must be {what}, got {value!r}.")
+    return out
+
+
+def check_choice(value, name, choices):
+    """Check that ``value`` is one of ``choices``.
+
+    Returns
+    -------
+    value : object
+    """
+    if not any(value == choice and type(value) is type(choice) for choice in choices):
+        raise ValueError(
+            f"`{name}` must be one of {', '.join(repr(c) for c in choices)}, got {value!r}."
+        )
+    return value
 
 
 def check_decoder_dtype(dtype, name="decoder"):

@@ -1,0 +1,133 @@
+"""The exp map: the geodesic ODE integrated from an initial velocity.
+
+``z'' = -G^{-1} J^T d^2 g[z', z']`` (:mod:`geomstats_gen.geometry.equations`)
+integrated over ``t in [0, 1]``, batched over points, by adaptive
+Dormand-Prince 5(4) (the default), classical Runge-Kutta with fixed steps, or
+Shao et al.'s first-order projection scheme
+(:mod:`geomstats_gen.geometry.integrators`).
+"""
+
+import torch
+from geomstats.numerics.geodesic import ExpSolver
+
+from geomstats_gen.core.chart import as_chart
+from geomstats_gen.core.checks import check_choice, check_finite, check_positive_int
+from geomstats_gen.geometry.equations import geodesic_field
+from geomstats_gen.geometry.integrators import dopri5, projection_steps, rk4
+
+__all__ = ["GeodesicODEExpSolver"]
+
+EXP_METHODS = ("dopri5", "rk4", "projection")
+
+
+class GeodesicODEExpSolver(ExpSolver):
+    """Exp map by integrating the geodesic ODE, batched.
+
+    Parameters
+    ----------
+    space : DecoderChart or GeneratedManifold
+    n_steps : int
+        Steps of the fixed-step methods ``"rk4"`` and ``"projection"``.
+    method : {"dopri5", "rk4", "projection"}
+        ``"dopri5"`` (default): adaptive Dormand-Prince 5(4) on
+        ``z'' = -G^{-1} J^T d^2 g[z', z']``, one step size for the whole batch,
+        local error below ``atol + rtol |y|`` in every trajectory.
+        ``"rk4"``: classical Runge-Kutta with ``n_steps`` fixed steps (error
+        ``O(n_steps^-4)``). ``"projection"``: Shao et al.'s scheme,
+        ``z_{k+1} = z_k + v_k / n``, then ``v_{k+1} = J_{k+1}^+ J_k v_k``
+        rescaled to the norm of ``J_k v_k`` (first order, no second
+        derivatives), with ``n_steps`` steps.
+    rtol, atol : float, optional
+        Local error tolerances of ``"dopri5"``. Default: ``1e-10`` and
+        ``1e-11`` for float64 decoders, ``1e-6`` and ``1e-7`` for float32
+        ones.
+    max_steps : int
+        Cap on the accepted steps of ``"dopri5"``; a
+        :class:`~geomstats_gen.exceptions.ConvergenceWarning` is emitted when
+        it is reached.
+    """
+
+    def __init__(
+        self, space, n_steps=100, method="dopri5", rtol=None, atol=None, max_steps=1000
+    ):
+        super().__init__(solves_ivp=True)
+        self.chart = as_chart(space)
+        self.n_steps = n_steps
+        self.method = method
+        self.rtol = rtol
+        self.atol = atol
+        self.max_steps = max_steps
+
+    def _check_settings(self):
+        check_positive_int(self.n_steps, "n_steps")
+        check_positive_int(self.max_steps, "max_steps")
+        check_choice(self.method, "method", EXP_METHODS)
+
+    def integrate(self, z, v):
+        """Integrate on flat work tensors ``[n, d]`` over ``t in [0, 1]``.
+
+        Returns
+        -------
+        z, v : torch.Tensor, shape=[n, d]
+            End points and end velocities.
+        """
+        if self.method == "projection":
+            n_steps = self.n_steps
+            return projection_steps(
+                self.chart, z, v, lambda _k, zz, vv: zz + vv / n_steps, n_steps
+            )
+        field = geodesic_field(self.chart)
+        if self.method == "rk4":
+            return rk4(field, (z, v), self.n_steps)
+        f64 = z.dtype == torch.float64
+        rtol = self.rtol if self.rtol is not None else (1e-10 if f64 else 1e-6)
+        atol = self.atol if self.atol is not None else (1e-11 if f64 else 1e-7)
+        return dopri5(field, (z, v), rtol, atol, self.max_steps, what="exp")
+
+    def exp(self, tangent_vec, base_point):
+        """Riemannian exponential of ``tangent_vec`` at ``base_point``.
+
+        Parameters
+        ----------
+        tangent_vec : array-like, shape=[..., d]
+        base_point : array-like, shape=[..., d]
+
+        Returns
+        -------
+        end_point : torch.Tensor, shape=[..., d]
+        """
+        self._check_settings()
+        return self.chart.evaluate(
+            lambda v, z: self.integrate(z, v)[0], tangent_vec=tangent_vec, base_point=base_point
+        )
+
+    def geodesic_ivp(self, tangent_vec, base_point):
+        """Geodesic ``t -> Exp_{base_point}(t tangent_vec)``.
+
+        Parameters
+        ----------
+        tangent_vec : array-like, shape=[..., d]
+        base_point : array-like, shape=[..., d]
+
+        Returns
+        -------
+        path : callable
+            ``path(t)`` for ``t`` of shape ``[n_t]`` (or a scalar) returns
+            points of shape ``[..., n_t, d]``; all times are integrated in one
+            batch.
+        """
+        self._check_settings()
+        chart = self.chart
+        (v, z), batch, like = chart.prepare(tangent_vec=tangent_vec, base_point=base_point)
+
+        def path(t):
+            t = check_finite(torch.as_tensor(t, dtype=v.dtype, device=v.device).reshape(-1), "t")
+            n_t = t.shape[0]
+            vt = (t[None, :, None] * v[:, None]).reshape(-1, v.shape[-1])
+            zt = z[:, None].expand(-1, n_t, -1).reshape(-1, z.shape[-1])
+            with torch.no_grad():
+                end, _ = self.integrate(zt, vt)
+            end = end.reshape(z.shape[0], n_t, z.shape[-1])
+            return chart.finish(end, batch, like)
+
+        return path

@@ -1,0 +1,191 @@
+"""ODE integrators on tuples of batched tensors, one copy each.
+
+A *field* is ``field(t, state) -> derivative`` where ``state`` and
+``derivative`` are tuples of tensors of matching shapes (e.g. positions and
+velocities ``(z, v)``, each ``[n, d]``). Used by the exp map, parallel
+transport and every measure built on them:
+
+- :func:`rk4`: classical fourth-order Runge-Kutta, fixed steps;
+- :func:`dopri5`: adaptive Dormand-Prince 5(4) with one step size for the
+  whole batch (error ``atol + rtol |y|`` in every trajectory);
+- :func:`projection_steps`: Shao et al.'s first-order scheme that carries a
+  tangent vector from one tangent space to the next by projection.
+"""
+
+import math
+import warnings
+
+from geomstats_gen.core.linalg import project_tangent
+from geomstats_gen.exceptions import ConvergenceWarning
+
+__all__ = ["dopri5", "projection_steps", "rk4", "rk4_step"]
+
+
+def _combination(h, terms):
+    """``h * sum(c_k * d_k)`` per tensor for ``terms = ((c_1, d_1), ...)`` (zero ``c_k`` skipped)."""
+    out = []
+    for parts in zip(*(deriv for coef, deriv in terms if coef != 0.0)):
+        coefs = [coef for coef, _ in terms if coef != 0.0]
+        total = sum(c * p for c, p in zip(coefs, parts))
+        out.append(h * total)
+    return tuple(out)
+
+
+def _axpy(state, h, *terms):
+    """``state + h * sum(c_k * d_k)``, per tensor of the state."""
+    return tuple(s + incr for s, incr in zip(state, _combination(h, terms)))
+
+
+def rk4_step(field, t, state, h):
+    """One classical Runge-Kutta step of size ``h`` from time ``t``.
+
+    Returns
+    -------
+    state : tuple of torch.Tensor
+    """
+    k1 = field(t, state)
+    k2 = field(t + 0.5 * h, _axpy(state, 0.5 * h, (1.0, k1)))
+    k3 = field(t + 0.5 * h, _axpy(state, 0.5 * h, (1.0, k2)))
+    k4 = field(t + h, _axpy(state, h, (1.0, k3)))
+    return _axpy(state, h / 6, (1.0, k1), (2.0, k2), (2.0, k3), (1.0, k4))
+
+
+def rk4(field, state, n_steps):
+    """Integrate over ``t in [0, 1]`` with ``n_steps`` RK4 steps (error ``O(n^-4)``).
+
+    Parameters
+    ----------
+    field : callable
+    state : tuple of torch.Tensor
+    n_steps : int
+
+    Returns
+    -------
+    state : tuple of torch.Tensor
+        At ``t = 1``.
+    """
+    h = 1.0 / n_steps
+    for k in range(n_steps):
+        state = rk4_step(field, k * h, state, h)
+    return state
+
+
+_DOPRI_A = (
+    (),
+    (1 / 5,),
+    (3 / 40, 9 / 40),
+    (44 / 45, -56 / 15, 32 / 9),
+    (19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729),
+    (9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656),
+)
+_DOPRI_C = (0.0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0)
+_DOPRI_B = (35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84)
+_DOPRI_E = (  # fifth-order minus embedded fourth-order weights (7th stage: -1/40)
+    35 / 384 - 5179 / 57600,
+    0.0,
+    500 / 1113 - 7571 / 16695,
+    125 / 192 - 393 / 640,
+    -2187 / 6784 + 92097 / 339200,
+    11 / 84 - 187 / 2100,
+    -1 / 40,
+)
+
+
+def dopri5(field, state, rtol, atol, max_steps, what="exp"):
+    """Adaptive Dormand-Prince 5(4) over ``t in [0, 1]``, one step size per batch.
+
+    Parameters
+    ----------
+    field : callable
+    state : tuple of torch.Tensor
+    rtol, atol : float
+        Local error tolerances: every component's error estimate stays
+        below ``atol + rtol max(|y_old|, |y_new|)``.
+    max_steps : int
+        Cap on accepted steps; reaching it emits a
+        :class:`~geomstats_gen.exceptions.ConvergenceWarning` and returns
+        the state reached.
+    what : str
+        Name of the computation in messages.
+
+    Returns
+    -------
+    state : tuple of torch.Tensor
+        At ``t = 1`` (or where the cap stopped it).
+
+    Raises
+    ------
+    FloatingPointError
+        If the step size underflows (a singular field).
+    """
+    if state[0].shape[0] == 0:
+        return state
+    t, h = 0.0, 0.25
+    k1 = field(t, state)
+    accepted = 0
+    while t < 1.0:
+        if accepted >= max_steps:
+            warnings.warn(
+                f"{what}: the adaptive integrator reached max_steps={max_steps} "
+                f"steps at t={t:.3g} < 1; the result is inaccurate. Increase "
+                "max_steps or rtol, or shorten the tangent vectors.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+            break
+        h = min(h, 1.0 - t)
+        ks = [k1]
+        for c, a_row in zip(_DOPRI_C[1:], _DOPRI_A[1:]):
+            ks.append(field(t + c * h, _axpy(state, h, *zip(a_row, ks))))
+        new = _axpy(state, h, *zip(_DOPRI_B, ks))
+        k7 = field(t + h, new)
+        errors = _combination(h, tuple(zip(_DOPRI_E, ks + [k7])))
+        ratio = max(
+            float((err / (atol + rtol * old.abs().maximum(y.abs()))).abs().max().detach())
+            for err, old, y in zip(errors, state, new)
+        )
+        if not math.isfinite(ratio):
+            ratio = math.inf
+        if ratio <= 1.0:
+            t += h
+            state, k1 = new, k7
+            accepted += 1
+        factor = 5.0 if ratio == 0 else min(5.0, max(0.2, 0.9 * ratio ** (-0.2)))
+        h = h * factor
+        if h < 1e-12:
+            raise FloatingPointError(
+                f"{what}: the adaptive step size underflowed; the equation is "
+                "singular along this path (the decoder's Jacobian may lose rank)."
+            )
+    return state
+
+
+def projection_steps(chart, z, v, next_point, n_steps):
+    """Carry ``v`` along ``n_steps`` points by Shao et al.'s projection step.
+
+    At each step the next point is ``next_point(k, z, v)``; ``v`` is pushed
+    forward with the Jacobian at the current point, pulled back with the
+    one at the next point and rescaled to its previous norm
+    (:func:`~geomstats_gen.core.linalg.project_tangent`). First order; only
+    Jacobians are needed.
+
+    Parameters
+    ----------
+    chart : DecoderChart
+    z, v : torch.Tensor, shape=[n, d]
+    next_point : callable
+        ``next_point(k, z, v) -> z_next`` for step ``k`` in ``0 .. n_steps - 1``.
+    n_steps : int
+
+    Returns
+    -------
+    z, v : torch.Tensor, shape=[n, d]
+        Last point and the vector carried there.
+    """
+    jac = chart.jacobian(z)
+    for k in range(n_steps):
+        z = next_point(k, z, v).contiguous()
+        jac_next = chart.jacobian(z)
+        v = project_tangent(jac, jac_next, v)
+        jac = jac_next
+    return z, v

@@ -1,0 +1,500 @@
+"""The variational auto-encoder as a scikit-learn estimator: :class:`VAE`.
+
+Kingma & Welling (2014), trained with Adam on CPU or GPU. After ``fit``,
+``manifold_`` is the latent space as a
+:class:`~geomstats_gen.GeneratedManifold` of the mean decoder. The variants
+with other latent penalties are in :mod:`geomstats_gen.models.variants`;
+their objectives in :mod:`geomstats_gen.models.objectives`, saving and
+loading in :mod:`geomstats_gen.models.persistence`.
+"""
+
+import numbers
+import warnings
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from geomstats_gen.core.checks import check_int
+from geomstats_gen.decoders import ACTIVATIONS
+from geomstats_gen.manifold import GeneratedManifold
+from geomstats_gen.models._docs import fill_doc
+from geomstats_gen.models._images import conv_layout, validate_images
+from geomstats_gen.models._networks import F32, VAENet, build_networks, reset_parameters
+from geomstats_gen.models._runtime import resolve_device, with_threads
+from geomstats_gen.models.persistence import load_model, register, save_model
+from geomstats_gen.models.training import train_epochs
+
+__all__ = ["VAE"]
+
+_CHUNK = 4096  # rows per forward pass outside training
+_SCORE_SEED = 0
+
+#: Constraints of the hyper-parameters every model shares (scikit-learn's
+#: declarative validation; the sequences are checked in ``_check_params``).
+COMMON_CONSTRAINTS = {
+    "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
+    "architecture": [StrOptions({"mlp", "conv"})],
+    "hidden_sizes": "no_validation",
+    "channels": "no_validation",
+    "activation": [StrOptions(set(ACTIVATIONS))],
+    "likelihood": [StrOptions({"bernoulli", "gaussian"})],
+    "obs_std": [Interval(numbers.Real, 0, None, closed="neither"), None],
+    "image_shape": "no_validation",
+    "epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+    "batch_size": [Interval(numbers.Integral, 2, None, closed="left")],
+    "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+    "device": "no_validation",
+    "n_jobs": [
+        Interval(numbers.Integral, 1, None, closed="left"),
+        Options(numbers.Integral, {-1}),
+        None,
+    ],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
+
+
+def _positive_ints(value, name, allow_empty=True):
+    """A sequence of positive integers as a tuple, or an error naming ``name``."""
+    what = "a sequence of positive integers"
+    try:
+        values = tuple(value)
+    except TypeError as err:
+        raise TypeError(f"`{name}` must be {what}, got {value!r}.") from err
+    if (not values and not allow_empty) or not all(
+        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in values
+    ):
+        raise ValueError(f"`{name}` must be {what}, got {value!r}.")
+    return values
+
+
+@register
+@fill_doc
+class VAE(TransformerMixin, BaseEstimator):
+    """Variational auto-encoder with a Gaussian latent space.
+
+    Encoder ``q(z | x) = N(mu(x), diag(sigma^2(x)))``, prior ``N(0, I)``,
+    decoder ``p(x | z)`` Bernoulli or Gaussian; trained by maximising the
+    ELBO ``E_q[log p(x | z)] - KL(q(z | x) || p(z))`` (analytic KL, one
+    reparametrised sample) with Adam.
+
+    Parameters
+    ----------
+%(common_params)s
+
+%(common_attributes)s
+
+    Examples
+    --------
+    >>> from geomstats_gen.datasets import load_digits
+    >>> from geomstats_gen.models import VAE
+    >>> X, y = load_digits(return_X_y=True)
+    >>> vae = VAE(n_components=2, epochs=50, random_state=0).fit(X)
+    >>> codes = vae.transform(X)                  # [n, 2] latent means
+    >>> G = vae.manifold_.metric.metric_matrix(codes[:5])  # [5, 2, 2]
+    """
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        architecture="mlp",
+        hidden_sizes=(256, 128),
+        channels=None,
+        activation="softplus",
+        likelihood="bernoulli",
+        obs_std=None,
+        image_shape=None,
+        epochs=30,
+        batch_size=128,
+        learning_rate=1e-3,
+        device="cpu",
+        n_jobs=None,
+        random_state=None,
+        verbose=False,
+    ):
+        self.n_components = n_components
+        self.architecture = architecture
+        self.hidden_sizes = hidden_sizes
+        self.channels = channels
+        self.activation = activation
+        self.likelihood = likelihood
+        self.obs_std = obs_std
+        self.image_shape = image_shape
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.device = device
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------
+    # Hyper-parameters
+    # ------------------------------------------------------------------
+    _parameter_constraints = dict(COMMON_CONSTRAINTS)
+
+    def _check_params(self):
+        """Validate the hyper-parameters (raises ValueError/TypeError naming one)."""
+        self._validate_params()
+        _positive_ints(self.hidden_sizes, "hidden_sizes")
+        if self.channels is not None:
+            _positive_ints(self.channels, "channels", allow_empty=False)
+        if self.image_shape is not None:
+            shape = self.image_shape if isinstance(self.image_shape, (tuple, list)) else ()
+            if len(shape) != 2 or not all(
+                isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1
+                for s in shape
+            ):
+                raise ValueError(
+                    f"`image_shape` must be None or (H, W), got {self.image_shape!r}."
+                )
+        resolve_device(self.device)
+        self._check_model_params()
+
+    def _check_model_params(self):
+        """Validate the model's own weights; overridden by subclasses."""
+
+    def _fitted_extras(self):
+        """Resolved model-specific values to save with the model."""
+        return {}
+
+    # ------------------------------------------------------------------
+    # Data
+    # ------------------------------------------------------------------
+    def _validate_X(self, X, reset):
+        """Check ``X`` and return it as float32 ``[n, D]`` plus its image shape."""
+        fitted = None if reset else (self.n_features_in_, self.image_shape_)
+        return validate_images(X, self.likelihood, self.image_shape, fitted)
+
+    def _conv_layout(self, n_features, images):
+        """Image shape and channels for the architecture (validated)."""
+        return conv_layout(self.architecture, self.channels, n_features, images)
+
+    def _build_net(self, n_features, images, channels, generator):
+        """Fresh networks, weights drawn from ``generator`` (on the CPU)."""
+        with torch.random.fork_rng(devices=[]):
+            encoder, decoder = build_networks(
+                self.architecture,
+                n_features,
+                int(self.n_components),
+                tuple(int(h) for h in self.hidden_sizes),
+                self.activation,
+                image_shape=images,
+                channels=channels,
+            )
+            net = VAENet(
+                encoder,
+                decoder,
+                int(self.n_components),
+                self.likelihood,
+                obs_std=None if self.obs_std is None else float(self.obs_std),
+            )
+        reset_parameters(net, generator)
+        return net
+
+    # ------------------------------------------------------------------
+    # Objective
+    # ------------------------------------------------------------------
+    def _terms(self, net, x, generator):
+        """Encode, sample, decode: ``(log p(x|z), KL, mean, logvar, z)``."""
+        mean, logvar = net.encode(x)
+        eps = torch.randn(mean.shape, generator=generator, dtype=F32, device=x.device)
+        z = mean + torch.exp(0.5 * logvar) * eps
+        rec = net.log_likelihood(x, z)
+        kl = 0.5 * (mean.square() + torch.exp(logvar) - 1.0 - logvar).sum(dim=1)
+        return rec, kl, mean, logvar, z
+
+    def _regulariser(self, kl, mean, logvar, z, dataset_size):
+        """The model's latent penalty on a batch (a scalar): the mean KL here."""
+        return kl.mean()
+
+    def _loss(self, net, x, generator, dataset_size):
+        rec, kl, mean, logvar, z = self._terms(net, x, generator)
+        loss = -rec.mean() + self._regulariser(kl, mean, logvar, z, dataset_size)
+        return loss, rec - kl
+
+    # ------------------------------------------------------------------
+    # Fit
+    # ------------------------------------------------------------------
+    @with_threads
+    def fit(self, X, y=None):
+        """Train the model on images.
+
+        Parameters
+        ----------
+        X : array-like, shape=[n, D] or [n, H, W]
+            Training images, float; in [0, 1] for a Bernoulli likelihood.
+            NumPy arrays or torch tensors.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted model.
+
+        Raises
+        ------
+        ValueError
+            Bad hyper-parameters or data (shape, NaN, range, fewer than 2
+            samples), or the loss became non-finite during training.
+        """
+        self._check_params()
+        array, images = self._validate_X(X, reset=True)
+        n_samples, n_features = array.shape
+        if n_samples < 2:
+            raise ValueError(f"`X` must hold at least 2 samples to train, got {n_samples}.")
+        batch_size = int(self.batch_size)
+        if n_samples < batch_size:
+            warnings.warn(
+                f"`X` holds {n_samples} samples, fewer than batch_size={batch_size}: "
+                f"training with batches of {n_samples}.",
+                UserWarning,
+                stacklevel=3,
+            )
+            batch_size = n_samples
+        images, channels = self._conv_layout(n_features, images)
+        device = resolve_device(self.device)
+        seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+        cpu_gen = torch.Generator().manual_seed(seed)
+        noise_gen = torch.Generator(device=device).manual_seed(seed + 1)
+        net = self._build_net(n_features, images, channels, cpu_gen).to(device)
+        data = torch.as_tensor(array, dtype=F32).to(device)
+        history = train_epochs(
+            net,
+            data,
+            lambda batch: self._loss(net, batch, noise_gen, n_samples)[0],
+            epochs=int(self.epochs),
+            batch_size=batch_size,
+            learning_rate=float(self.learning_rate),
+            generator=cpu_gen,
+            desc=type(self).__name__ if self.verbose else None,
+        )
+        self._set_fitted(
+            net,
+            n_features=n_features,
+            images=images,
+            channels=channels,
+            history=history,
+            batch_size=batch_size,
+            n_train=n_samples,
+            device=device,
+        )
+        return self
+
+    def _set_fitted(self, net, *, n_features, images, channels, history, batch_size,
+                    n_train, device):
+        net.eval()
+        self.net_ = net
+        self.mean_decoder_ = net.make_mean_decoder()
+        self.n_features_in_ = int(n_features)
+        self.image_shape_ = None if images is None else tuple(int(s) for s in images)
+        self.channels_ = tuple(int(c) for c in channels)
+        self.history_ = [float(h) for h in history]
+        self.batch_size_ = int(batch_size)
+        self.n_train_ = int(n_train)
+        self.device_ = device
+        self.manifold_ = GeneratedManifold(self.mean_decoder_, int(self.n_components))
+
+    # ------------------------------------------------------------------
+    # Inference
+    # ------------------------------------------------------------------
+    def _chunks(self, array):
+        for start in range(0, len(array), _CHUNK):
+            yield torch.as_tensor(array[start : start + _CHUNK], dtype=F32).to(self.device_)
+
+    @with_threads
+    def transform(self, X):
+        """Latent means ``mu(x)`` of the encoder.
+
+        Parameters
+        ----------
+        X : array-like, shape=[n, D] or [n, H, W]
+
+        Returns
+        -------
+        codes : ndarray of float32, shape=[n, d]
+        """
+        check_is_fitted(self, "net_")
+        array, _ = self._validate_X(X, reset=False)
+        with torch.no_grad():
+            means = [self.net_.encode(x)[0].cpu() for x in self._chunks(array)]
+        return torch.cat(means).numpy()
+
+    def _decode_means(self, z):
+        with torch.no_grad():
+            outs = [self.mean_decoder_(chunk).cpu() for chunk in self._chunks(z)]
+        return torch.cat(outs).numpy()
+
+    @with_threads
+    def inverse_transform(self, X):
+        """Decode latent codes to mean images.
+
+        Parameters
+        ----------
+        X : array-like, shape=[n, d]
+            Latent codes (named ``X`` as in scikit-learn).
+
+        Returns
+        -------
+        images : ndarray of float32, shape=[n, D]
+            Mean images, flat (reshape with ``image_shape_``).
+        """
+        check_is_fitted(self, "net_")
+        if isinstance(X, torch.Tensor):
+            X = X.detach().cpu().numpy()
+        try:
+            codes = np.asarray(X, dtype=np.float32)
+        except (TypeError, ValueError) as err:
+            raise TypeError(
+                f"`X` must be an array of latent codes [n, {self.n_components}], got "
+                f"{type(X).__name__}."
+            ) from err
+        if codes.ndim != 2 or codes.shape[1] != self.n_components:
+            raise ValueError(
+                f"`X` must have shape [n, {self.n_components}] (latent codes), got "
+                f"{codes.shape}."
+            )
+        if not np.isfinite(codes).all():
+            raise ValueError("`X` contains non-finite values (NaN or inf).")
+        return self._decode_means(codes)
+
+    @with_threads
+    def sample(self, n_samples=1, random_state=None, return_latent=False):
+        """Decode codes drawn from the prior ``N(0, I)`` to mean images.
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of images.
+        random_state : int, RandomState instance or None
+            Seed of the prior draws (NumPy; the same seed gives the same
+            images).
+        return_latent : bool
+            Also return the latent codes.
+
+        Returns
+        -------
+        images : ndarray of float32, shape=[n_samples, D]
+        codes : ndarray of float32, shape=[n_samples, d]
+            If ``return_latent`` is True.
+        """
+        check_is_fitted(self, "net_")
+        n_samples = check_int(n_samples, "n_samples")
+        rng = check_random_state(random_state)
+        codes = rng.standard_normal((int(n_samples), int(self.n_components))).astype(np.float32)
+        images = self._decode_means(codes)
+        return (images, codes) if return_latent else images
+
+    @with_threads
+    def score_samples(self, X):
+        """ELBO of each sample, ``log p(x|z) - KL(q(z|x) || p(z))``, in nats.
+
+        One reparametrised sample per image from a generator with a fixed
+        seed, so the result is deterministic.
+
+        Parameters
+        ----------
+        X : array-like, shape=[n, D] or [n, H, W]
+
+        Returns
+        -------
+        elbo : ndarray of float64, shape=[n]
+        """
+        check_is_fitted(self, "net_")
+        array, _ = self._validate_X(X, reset=False)
+        generator = torch.Generator(device=self.device_).manual_seed(_SCORE_SEED)
+        out = []
+        with torch.no_grad():
+            for x in self._chunks(array):
+                rec, kl, *_ = self._terms(self.net_, x, generator)
+                out.append((rec - kl).cpu())
+        return torch.cat(out).to(torch.float64).numpy()
+
+    def score(self, X, y=None):
+        """Mean ELBO per sample (higher is better), see :meth:`score_samples`.
+
+        Parameters
+        ----------
+        X : array-like, shape=[n, D] or [n, H, W]
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        elbo : float
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    @with_threads
+    def objective(self, X, random_state=0):
+        """The training loss on ``X`` taken as one batch.
+
+        Negative mean reconstruction log-likelihood plus the model's latent
+        penalty (the mean KL for :class:`VAE`), with the TC estimator's
+        dataset size ``n_train_``. No gradient is kept.
+
+        Parameters
+        ----------
+        X : array-like, shape=[n, D] or [n, H, W]
+        random_state : int
+            Seed of the reparametrisation noise.
+
+        Returns
+        -------
+        loss : float
+        """
+        check_is_fitted(self, "net_")
+        array, _ = self._validate_X(X, reset=False)
+        random_state = check_int(random_state, "random_state", minimum=0)
+        generator = torch.Generator(device=self.device_).manual_seed(int(random_state))
+        x = torch.as_tensor(array, dtype=F32).to(self.device_)
+        with torch.no_grad():
+            loss, _ = self._loss(self.net_, x, generator, self.n_train_)
+        return float(loss)
+
+    # ------------------------------------------------------------------
+    # Persistence
+    # ------------------------------------------------------------------
+    def save(self, path):
+        """Save weights and configuration to a file, atomically.
+
+        See :func:`geomstats_gen.models.persistence.save_model`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+
+        Returns
+        -------
+        path : str
+        """
+        return save_model(self, path)
+
+    @classmethod
+    def load(cls, path, device=None):
+        """Load a model written by :meth:`save`.
+
+        See :func:`geomstats_gen.models.persistence.load_model`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+        device : str or torch.device, optional
+            Where to put the model. Default: the saved ``device`` if
+            available here, else the CPU.
+
+        Returns
+        -------
+        model : VAE
+            An instance of the saved class (``cls`` or a subclass).
+        """
+        return load_model(cls, path, device=device)
+
+    def _load_extras(self, fitted):
+        """Restore what :meth:`_fitted_extras` saved."""
