@@ -9,6 +9,7 @@ from geomstats_gen._backend import select_pytorch_backend
 
 select_pytorch_backend()
 
+from geomstats_gen.core.chart import DecoderChart  # noqa: E402
 from geomstats_gen.decoders import (  # noqa: E402
     LinearDecoder,
     SphereChart,
@@ -21,10 +22,9 @@ from geomstats_gen.exceptions import (  # noqa: E402
     OutsideDomainWarning,
     PiecewiseLinearWarning,
 )
-from geomstats_gen.core.chart import DecoderChart  # noqa: E402
 from geomstats_gen.geometry.log import GeodesicResult  # noqa: E402
-from geomstats_gen.metric import DecoderPullbackMetric  # noqa: E402
 from geomstats_gen.manifold import GeneratedManifold  # noqa: E402
+from geomstats_gen.metric import DecoderPullbackMetric  # noqa: E402
 from geomstats_gen.transport import analogy  # noqa: E402
 
 __version__ = "0.1.0"

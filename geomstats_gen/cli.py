@@ -15,7 +15,6 @@ import os
 import sys
 import time
 
-from geomstats_gen.datasets.resolve import DATASETS
 from geomstats_gen.models.names import MODEL_NAMES
 
 DEFAULT_REPORT_DIR = "geomstats-gen-report"

@@ -1,20 +1,19 @@
 """Decoders with known geometry, and the reference MLP decoders.
 
 The analytic charts give manifolds whose metric, geodesics, transport and
-curvature are known in closed form (see ``design.md`` section 6); the test
-suite checks the library against them, and users can do the same.
+curvature are known in closed form (each class's docstring gives them); the
+test suite checks the library against them, and users can do the same.
 
 All modules act row-wise on batches ``[n, d] -> [n, D]`` and compute in the
 dtype and on the device of their input (they have no parameters), except the
 MLPs and :class:`LinearDecoder`, which hold weights.
 """
 
-import math
 
 import torch
 from torch import nn
 
-from geomstats_gen.core.checks import as_tensor
+from geomstats_gen.core.checks import as_tensor, check_number
 
 ACTIVATIONS = {
     "tanh": nn.Tanh,
@@ -28,13 +27,7 @@ ACTIVATIONS = {
 
 def _positive_float(value, name):
     """``float(value)``, checked to be finite and positive."""
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"`{name}` must be a positive number, got {value!r}.") from None
-    if not math.isfinite(out) or out <= 0:
-        raise ValueError(f"`{name}` must be a positive finite number, got {value!r}.")
-    return out
+    return check_number(value, name)
 
 
 class LinearDecoder(nn.Module):

@@ -9,6 +9,8 @@ from geomstats_gen.core.linalg import (
     inverse_metric_from_jacobian,
     metric_from_jacobian,
     pullback_solve,
+    symmetric_from_upper,
+    upper_pairs,
 )
 from geomstats_gen.geometry import curvature, transport
 from geomstats_gen.geometry.equations import geodesic_acceleration
@@ -402,17 +404,15 @@ class DecoderPullbackMetric(PullbackMetric):
                 f"got {tuple(points.shape)}."
             )
         n_samples = points.shape[0]
-        rows, cols = torch.triu_indices(n_samples, n_samples, offset=1, device=points.device)
-        out = points.new_zeros((n_samples, n_samples))
-        if rows.numel():
-            if _tracks_grad(points):
-                upper = self.dist(points[rows], points[cols])
-            else:
-                self.chart.check_immersion_at(points=points)  # once per point, not per pair
-                upper = self.log_solver.solve(points[cols], points[rows]).length
-            out[rows, cols] = upper
-            out[cols, rows] = upper
-        return out
+        rows, cols = upper_pairs(n_samples, device=points.device)
+        if not rows.numel():
+            return points.new_zeros((n_samples, n_samples))
+        if _tracks_grad(points):
+            upper = self.dist(points[rows], points[cols])
+        else:
+            self.chart.check_immersion_at(points=points)  # once per point, not per pair
+            upper = self.log_solver.solve(points[cols], points[rows]).length
+        return symmetric_from_upper(upper, rows, cols, n_samples)
 
     def closest_neighbor_index(self, point, neighbors):
         """Index of the closest neighbour of each point.

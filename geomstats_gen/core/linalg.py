@@ -13,7 +13,6 @@ It also holds the block-tridiagonal solves of the log map's Newton steps
 
 import math
 
-
 import torch
 
 _LOW_PRECISION = (torch.float16, torch.bfloat16, torch.float32)
@@ -174,11 +173,9 @@ def block_tridiagonal_solve(diag, off, rhs):
 #: path and ``p (n d)^3 <= DENSE_SOLVE_WORK``) are assembled densely and
 #: factorised with one batched Cholesky call. Block cyclic reduction takes
 #: CPU batches with ``p d^3 <= CYCLIC_REDUCTION_WORK``, block Thomas the
-#: larger ones. Measured on one CPU thread (torch 2.13), in ms for ``p``
-#: systems of ``n`` blocks of size ``d`` (dense / cyclic reduction / Thomas):
-#: p=64, n=15, d=2: 0.9 / 2.1 / 2.6; p=64, n=31, d=2: 4.5 / 3.5 / 5.8;
-#: p=64, n=63, d=2: 25 / 5.3 / 11.5; p=512, n=31, d=2: 41 / 15 / 12.6;
-#: p=2048, n=15, d=10: 1450 / 222 / 104.
+#: larger ones. The thresholds are the crossovers of the three schemes timed
+#: on one CPU thread (dense wins for a few short paths, cyclic reduction for
+#: small batches of long paths, Thomas for large batches or large blocks).
 DENSE_SOLVE_MAX = 256
 DENSE_SOLVE_WORK = 5e6
 CYCLIC_REDUCTION_WORK = 2048
@@ -271,3 +268,33 @@ def _dense_block_solve(diag, off, rhs):
     factor, ok = cholesky_or_identity(dense)
     x = torch.cholesky_solve(rhs.reshape(p, size, 1), factor)
     return x.reshape(p, n, dim), ok
+
+
+def upper_pairs(n, device=None):
+    """Row and column indices of the pairs ``i < j`` of ``n`` items.
+
+    Returns
+    -------
+    rows, cols : torch.Tensor of int64, shape=[n (n - 1) / 2]
+    """
+    return torch.triu_indices(n, n, offset=1, device=device)
+
+
+def symmetric_from_upper(upper, rows, cols, n):
+    """The symmetric ``[n, n]`` matrix with zero diagonal whose upper pairs are ``upper``.
+
+    Parameters
+    ----------
+    upper : torch.Tensor, shape=[m]
+        Values of the pairs ``(rows[k], cols[k])`` (see :func:`upper_pairs`).
+    rows, cols : torch.Tensor of int64, shape=[m]
+    n : int
+
+    Returns
+    -------
+    matrix : torch.Tensor, shape=[n, n]
+    """
+    out = upper.new_zeros((n, n))
+    out[rows, cols] = upper
+    out[cols, rows] = upper
+    return out

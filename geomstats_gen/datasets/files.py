@@ -8,6 +8,8 @@ import zlib
 import numpy as np
 from sklearn.utils import Bunch
 
+from geomstats_gen.core.checks import check_choice
+
 __all__ = [
     "FASHION_MNIST_CLASSES",
     "FASHION_MNIST_DIR",
@@ -181,8 +183,7 @@ def load_fashion_mnist(path=None, *, subset="train", return_X_y=False):
     ValueError
         If a file is truncated or not IDX, or images and labels disagree.
     """
-    if subset not in ("train", "test", "all"):
-        raise ValueError(f"`subset` must be 'train', 'test' or 'all', got {subset!r}.")
+    check_choice(subset, "subset", ("train", "test", "all"))
     folder = FASHION_MNIST_DIR if path is None else os.fspath(path)
     if not os.path.isdir(folder):
         raise FileNotFoundError(

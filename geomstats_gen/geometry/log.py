@@ -21,7 +21,12 @@ import torch
 from geomstats.numerics.geodesic import LogSolver
 
 from geomstats_gen.core.chart import as_chart
-from geomstats_gen.core.checks import check_choice, check_int, check_number, check_positive_int
+from geomstats_gen.core.checks import (
+    check_choice,
+    check_int,
+    check_number,
+    check_positive_int,
+)
 from geomstats_gen.exceptions import ConvergenceWarning
 from geomstats_gen.geometry.exp import GeodesicODEExpSolver
 from geomstats_gen.geometry.path_energy import (

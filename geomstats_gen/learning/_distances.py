@@ -12,7 +12,8 @@ import warnings
 import numpy as np
 import torch
 
-from geomstats_gen.core.checks import check_positive_int
+from geomstats_gen.core.checks import check_choice, check_positive_int, promote_like
+from geomstats_gen.core.linalg import symmetric_from_upper, upper_pairs
 from geomstats_gen.geodesics import ConvergenceWarning
 from geomstats_gen.learning._validation import as_codes, check_manifold, like_input
 
@@ -84,8 +85,7 @@ def pairwise_geodesic_distances(
         tolerance.
     """
     check_manifold(space)
-    if method not in ("exact", "graph"):
-        raise ValueError(f"`method` must be 'exact' or 'graph', got {method!r}.")
+    check_choice(method, "method", ("exact", "graph"))
     chunk = check_positive_int(chunk_size, "chunk_size", allow_none=True) or DEFAULT_CHUNK
     if progress is not None and not isinstance(progress, (bool, np.bool_)):
         raise TypeError(f"`progress` must be None or a bool, got {progress!r}.")
@@ -93,7 +93,7 @@ def pairwise_geodesic_distances(
     y = None if Y is None else as_codes(space, Y, "Y")
     if y is not None:
         y = y.to(device=x.device)
-    dtype = x.dtype if y is None else torch.promote_types(x.dtype, y.dtype)
+    dtype = x.dtype if y is None else promote_like(x, y).dtype
     x = x.to(dtype)
     y = None if y is None else y.to(dtype)
     if method == "exact":
@@ -156,13 +156,11 @@ def pair_lengths(space, start, end, chunk=DEFAULT_CHUNK, progress=None, desc="ge
 def _exact(space, x, y, chunk, progress):
     n = x.shape[0]
     if y is None:
-        rows, cols = torch.triu_indices(n, n, offset=1, device=x.device)
-        out = x.new_zeros((n, n))
-        if rows.numel():
-            lengths = pair_lengths(space, x[rows], x[cols], chunk, progress)
-            out[rows, cols] = lengths
-            out[cols, rows] = lengths
-        return out
+        rows, cols = upper_pairs(n, device=x.device)
+        if not rows.numel():
+            return x.new_zeros((n, n))
+        lengths = pair_lengths(space, x[rows], x[cols], chunk, progress)
+        return symmetric_from_upper(lengths, rows, cols, n)
     m = y.shape[0]
     rows = torch.arange(n, device=x.device).repeat_interleave(m)
     cols = torch.arange(m, device=x.device).repeat(n)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from geomstats_gen.core.checks import check_positive_int
+from geomstats_gen.geometry.path_energy import path_segment_lengths
 from geomstats_gen.learning._distances import pairwise_geodesic_distances
 from geomstats_gen.learning._validation import (
     as_codes,
@@ -186,10 +187,7 @@ def interpolation_smoothness(space, codes, n_pairs=32, random_state=0):
     line = start.to(path)[:, None] + t[None, :, None] * (end - start).to(path)[:, None]
 
     def steps(nodes):
-        decoded = space.immersion(nodes)
-        return torch.linalg.vector_norm(decoded[:, 1:] - decoded[:, :-1], dim=-1).to(
-            torch.float64
-        )
+        return path_segment_lengths(space.immersion(nodes)).to(torch.float64)
 
     geo_steps, lin_steps = steps(path), steps(line)
     return {

@@ -15,13 +15,12 @@ al. (2019). A fitted model's ``manifold_`` is the latent space as a
 """
 
 import geomstats_gen  # noqa: F401  (selects Geomstats' pytorch backend first)
-from geomstats_gen.models.metrics import mig_score, mutual_information_matrix
 from geomstats_gen.models.base import VAE
+from geomstats_gen.models.metrics import mig_score, mutual_information_matrix
+from geomstats_gen.models.names import MODEL_NAMES
 from geomstats_gen.models.objectives import tc_decomposition
 from geomstats_gen.models.persistence import REGISTRY
 from geomstats_gen.models.variants import DIPVAE, BetaTCVAE, BetaVAE
-
-from geomstats_gen.models.names import MODEL_NAMES
 
 #: The model classes by their command-line names (``geomstats-gen train --model``).
 MODELS = {name: REGISTRY[cls_name] for name, cls_name in MODEL_NAMES.items()}

@@ -1,9 +1,10 @@
 """Disentanglement scores of latent codes against known generating factors."""
 
-import numbers
 
 import numpy as np
 from sklearn.metrics import mutual_info_score
+
+from geomstats_gen.core.checks import check_int
 
 __all__ = ["mig_score", "mutual_information_matrix"]
 
@@ -60,8 +61,7 @@ def mutual_information_matrix(codes, factors, n_bins=20):
         Entropy of each factor, in nats.
     """
     codes, factors = _check_codes_factors(codes, factors)
-    if isinstance(n_bins, bool) or not isinstance(n_bins, numbers.Integral) or n_bins < 2:
-        raise ValueError(f"`n_bins` must be an integer >= 2, got {n_bins!r}.")
+    n_bins = check_int(n_bins, "n_bins", minimum=2)
     binned = [_discretize(codes[:, j], int(n_bins)) for j in range(codes.shape[1])]
     labels = [np.unique(factors[:, k], return_inverse=True)[1] for k in range(factors.shape[1])]
     mutual_info = np.array([[mutual_info_score(f, c) for f in labels] for c in binned])

@@ -10,9 +10,9 @@ Each function takes the ``(summary, arrays)`` of
 import os
 
 import matplotlib
-from matplotlib.figure import Figure
 import numpy as np  # noqa: E402
 from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
 
 __all__ = [
     "FIGURES",
