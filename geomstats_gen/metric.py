@@ -12,13 +12,15 @@ from geomstats_gen.core.linalg import (
     symmetric_from_upper,
     upper_pairs,
 )
-from geomstats_gen.geometry import curvature, transport
+from geomstats_gen.geometry import transport
+from geomstats_gen.geometry.distance import squared_distance, tracks_grad
 from geomstats_gen.geometry.equations import geodesic_acceleration
 from geomstats_gen.geometry.exp import GeodesicODEExpSolver
 from geomstats_gen.geometry.log import DiscreteEnergyLogSolver
+from geomstats_gen.metric_curvature import CurvatureMethods, required_base_point
 
 
-class DecoderPullbackMetric(PullbackMetric):
+class DecoderPullbackMetric(CurvatureMethods, PullbackMetric):
     r"""Pullback of the Euclidean metric by a decoder, :math:`G = J^T J`.
 
     A drop-in replacement for Geomstats' ``PullbackMetric`` on a
@@ -115,7 +117,7 @@ class DecoderPullbackMetric(PullbackMetric):
         """
         return self.chart.evaluate(
             lambda z: metric_from_jacobian(self._checked_jacobian(z)),
-            base_point=_required(base_point),
+            base_point=required_base_point(base_point),
         )
 
     def cometric_matrix(self, base_point=None):
@@ -133,7 +135,7 @@ class DecoderPullbackMetric(PullbackMetric):
         """
         return self.chart.evaluate(
             lambda z: inverse_metric_from_jacobian(self._checked_jacobian(z)),
-            base_point=_required(base_point),
+            base_point=required_base_point(base_point),
         )
 
     def inner_product_derivative_matrix(self, base_point=None):
@@ -156,7 +158,7 @@ class DecoderPullbackMetric(PullbackMetric):
             term = torch.einsum("naki,naj->nijk", self.chart.hessian(z), jac)
             return term + term.transpose(1, 2)
 
-        return self.chart.evaluate(kernel, base_point=_required(base_point))
+        return self.chart.evaluate(kernel, base_point=required_base_point(base_point))
 
     # ------------------------------------------------------------------
     # Inner products through JVPs
@@ -182,7 +184,7 @@ class DecoderPullbackMetric(PullbackMetric):
             kernel,
             tangent_vec_a=tangent_vec_a,
             tangent_vec_b=tangent_vec_b,
-            base_point=_required(base_point),
+            base_point=required_base_point(base_point),
         )
 
     def squared_norm(self, vector, base_point=None):
@@ -214,7 +216,7 @@ class DecoderPullbackMetric(PullbackMetric):
         return self.chart.evaluate(
             lambda v, z: torch.linalg.vector_norm(self.chart.pushforward_many(z, v[None])[0], dim=-1),
             vector=vector,
-            base_point=_required(base_point),
+            base_point=required_base_point(base_point),
         )
 
     # ------------------------------------------------------------------
@@ -240,7 +242,7 @@ class DecoderPullbackMetric(PullbackMetric):
             gamma = pullback_solve(jac, hess.reshape(*hess.shape[:2], dim * dim))
             return gamma.reshape(-1, dim, dim, dim)
 
-        return self.chart.evaluate(kernel, base_point=_required(base_point))
+        return self.chart.evaluate(kernel, base_point=required_base_point(base_point))
 
     def geodesic_equation(self, state):
         r"""Right-hand side of the geodesic ODE as a first-order system.
@@ -362,8 +364,8 @@ class DecoderPullbackMetric(PullbackMetric):
         -------
         sq_dist : torch.Tensor, shape=[...]
         """
-        if _tracks_grad(point_a, point_b):
-            return _SquaredDistance.apply(self, point_a, point_b)
+        if tracks_grad(point_a, point_b):
+            return squared_distance(self.log_solver, point_a, point_b)
         return self.dist(point_a, point_b) ** 2
 
     def dist(self, point_a, point_b):
@@ -378,7 +380,7 @@ class DecoderPullbackMetric(PullbackMetric):
         -------
         dist : torch.Tensor, shape=[...]
         """
-        if _tracks_grad(point_a, point_b):
+        if tracks_grad(point_a, point_b):
             return self.squared_dist(point_a, point_b).clamp_min(0).sqrt()
         self.chart.check_immersion_at(point_a=point_a, point_b=point_b)
         return self.log_solver.solve(point_b, point_a).length
@@ -407,7 +409,7 @@ class DecoderPullbackMetric(PullbackMetric):
         rows, cols = upper_pairs(n_samples, device=points.device)
         if not rows.numel():
             return points.new_zeros((n_samples, n_samples))
-        if _tracks_grad(points):
+        if tracks_grad(points):
             upper = self.dist(points[rows], points[cols])
         else:
             self.chart.check_immersion_at(points=points)  # once per point, not per pair
@@ -484,181 +486,3 @@ class DecoderPullbackMetric(PullbackMetric):
             log_solver=self.log_solver,
             exp_solver=self.exp_solver,
         )
-
-    # ------------------------------------------------------------------
-    # Curvature (Gauss equation; see geomstats_gen.curvature)
-    # ------------------------------------------------------------------
-    def second_fundamental_form(self, base_point):
-        """Second fundamental form ``(I - J G^{-1} J^T) d_i d_j g``.
-
-        Parameters
-        ----------
-        base_point : array-like, shape=[..., d]
-
-        Returns
-        -------
-        second_fundamental_form : torch.Tensor, shape=[..., D, d, d]
-            Ambient index first (Geomstats' convention).
-        """
-        return curvature.second_fundamental_form(self.chart, base_point)
-
-    def mean_curvature_vector(self, base_point):
-        """Mean curvature vector ``G^{ij} II_ij`` (no ``1/d`` factor).
-
-        Parameters
-        ----------
-        base_point : array-like, shape=[..., d]
-
-        Returns
-        -------
-        mean_curvature_vector : torch.Tensor, shape=[..., D]
-        """
-        return curvature.mean_curvature_vector(self.chart, base_point)
-
-    def riemann_tensor(self, base_point=None):
-        """Riemann tensor ``R^l_{ijk}`` from the Gauss equation (no third derivatives).
-
-        Parameters
-        ----------
-        base_point : array-like, shape=[..., d]
-
-        Returns
-        -------
-        riemann_tensor : torch.Tensor, shape=[..., d, d, d, d]
-            ``[..., i, j, k, l] = dx^l(R(e_j, e_k) e_i)`` (Geomstats' order).
-        """
-        return curvature.riemann_tensor(self.chart, _required(base_point))
-
-    def covariant_riemann_tensor(self, base_point=None):
-        """Covariant Riemann tensor ``R_{ijkl} = <R(e_k, e_l) e_j, e_i>``.
-
-        Parameters
-        ----------
-        base_point : array-like, shape=[..., d]
-
-        Returns
-        -------
-        covariant_riemann_tensor : torch.Tensor, shape=[..., d, d, d, d]
-        """
-        return curvature.covariant_riemann_tensor(self.chart, _required(base_point))
-
-    def curvature(self, tangent_vec_a, tangent_vec_b, tangent_vec_c, base_point=None):
-        """Curvature operator ``R(a, b) c``, from second directional derivatives.
-
-        Parameters
-        ----------
-        tangent_vec_a, tangent_vec_b, tangent_vec_c : array-like, shape=[..., d]
-        base_point : array-like, shape=[..., d]
-
-        Returns
-        -------
-        curvature : torch.Tensor, shape=[..., d]
-        """
-        return curvature.curvature(
-            self.chart, tangent_vec_a, tangent_vec_b, tangent_vec_c, _required(base_point)
-        )
-
-    def sectional_curvature(self, tangent_vec_a, tangent_vec_b, base_point=None):
-        """Sectional curvature of the plane spanned by two tangent vectors.
-
-        Three forward-over-forward JVPs per plane; no Hessian tensor.
-
-        Parameters
-        ----------
-        tangent_vec_a, tangent_vec_b : array-like, shape=[..., d]
-        base_point : array-like, shape=[..., d]
-
-        Returns
-        -------
-        sectional_curvature : torch.Tensor, shape=[...]
-            Zero for parallel vectors.
-        """
-        return curvature.sectional_curvature(
-            self.chart, tangent_vec_a, tangent_vec_b, _required(base_point)
-        )
-
-    def ricci_tensor(self, base_point=None):
-        """Ricci tensor ``R^j_{ijk}``.
-
-        Parameters
-        ----------
-        base_point : array-like, shape=[..., d]
-
-        Returns
-        -------
-        ricci_tensor : torch.Tensor, shape=[..., d, d]
-        """
-        return curvature.ricci_tensor(self.chart, _required(base_point))
-
-    def scalar_curvature(self, base_point=None):
-        """Scalar curvature (``2 K`` on a surface).
-
-        Parameters
-        ----------
-        base_point : array-like, shape=[..., d]
-
-        Returns
-        -------
-        scalar_curvature : torch.Tensor, shape=[...]
-        """
-        return curvature.scalar_curvature(self.chart, _required(base_point))
-
-
-def _tracks_grad(*tensors):
-    return torch.is_grad_enabled() and any(
-        isinstance(t, torch.Tensor) and t.requires_grad for t in tensors
-    )
-
-
-class _SquaredDistance(torch.autograd.Function):
-    """Differentiable squared distance (the geodesic solve itself is not).
-
-    First variation of the energy: ``grad_a d^2(a, b) = -2 G(a) Log_a(b)``
-    and symmetrically in ``b``. Lets Geomstats' autodiff-based estimators
-    (``GeodesicRegression(method="riemannian")``) differentiate distances.
-    """
-
-    @staticmethod
-    def forward(ctx, metric, point_a, point_b):
-        with torch.no_grad():
-            forward = metric.log_solver.solve(point_b, point_a)
-            ctx.metric = metric
-            ctx.save_for_backward(point_a, point_b, forward.log)
-            ctx.need_b = ctx.needs_input_grad[2]
-            backward_log = metric.log_solver.solve(point_a, point_b).log if ctx.need_b else None
-            ctx.backward_log = backward_log
-            return forward.length**2
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        point_a, point_b, log_a = ctx.saved_tensors
-        metric = ctx.metric
-        grad_a = grad_b = None
-        with torch.no_grad():
-            if ctx.needs_input_grad[1]:
-                g_a = metric.metric_matrix(point_a)
-                grad_a = -2 * (g_a @ log_a[..., None]).squeeze(-1) * grad_output[..., None]
-                grad_a = _sum_to_shape(grad_a, point_a.shape)
-            if ctx.need_b:
-                g_b = metric.metric_matrix(point_b)
-                grad_b = -2 * (g_b @ ctx.backward_log[..., None]).squeeze(-1) * grad_output[..., None]
-                grad_b = _sum_to_shape(grad_b, point_b.shape)
-        return None, grad_a, grad_b
-
-
-def _sum_to_shape(grad, shape):
-    """Reduce a broadcast gradient to ``shape``."""
-    while grad.ndim > len(shape):
-        grad = grad.sum(0)
-    for axis, size in enumerate(shape):
-        if size == 1 and grad.shape[axis] != 1:
-            grad = grad.sum(axis, keepdim=True)
-    return grad
-
-
-def _required(base_point):
-    if base_point is None:
-        raise ValueError(
-            "`base_point` is required: the pullback metric depends on the point."
-        )
-    return base_point

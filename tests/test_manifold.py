@@ -35,6 +35,15 @@ def test_image_decoder_output_is_flattened():
     assert space.immersion(z).shape == (6, 20)
     assert space.jacobian_immersion(z).shape == (6, 20, 3)
     assert space.hessian_immersion(z).shape == (6, 20, 3, 3)
+    # values: the flattened output; at z = 0 the Jacobian of tanh(W z + b)
+    # is diag(1 - tanh(b)^2) W and the Hessian -2 tanh(b)(1 - tanh(b)^2) w_i w_j
+    linear = decoder[0]
+    t = torch.tanh(linear.bias)
+    torch.testing.assert_close(space.immersion(z[0]), t, atol=1e-15, rtol=0)
+    jac = (1 - t**2)[:, None] * linear.weight
+    torch.testing.assert_close(space.jacobian_immersion(z[0]), jac, atol=1e-14, rtol=0)
+    hess = (-2 * t * (1 - t**2))[:, None, None] * linear.weight[:, :, None] * linear.weight[:, None, :]
+    torch.testing.assert_close(space.hessian_immersion(z[0]), hess, atol=1e-13, rtol=0)
 
 
 @pytest.mark.parametrize("batch", [(), (4,), (2, 3)])
@@ -43,7 +52,8 @@ def test_shapes_batched_and_unbatched(mlp_space, batch):
     z = torch.randn(*batch, 2, dtype=F64, generator=gen)
     v = torch.randn(*batch, 2, dtype=F64, generator=gen)
     metric = mlp_space.metric
-    assert metric.metric_matrix(z).shape == (*batch, 2, 2)
+    mat = metric.metric_matrix(z)
+    assert mat.shape == (*batch, 2, 2)
     assert metric.cometric_matrix(z).shape == (*batch, 2, 2)
     assert metric.christoffels(z).shape == (*batch, 2, 2, 2)
     assert metric.inner_product(v, v, z).shape == batch
@@ -51,6 +61,17 @@ def test_shapes_batched_and_unbatched(mlp_space, batch):
     assert metric.geodesic_equation(torch.stack([z, v], -2)).shape == (*batch, 2, 2)
     assert mlp_space.immersion(z).shape == (*batch, 12)
     assert mlp_space.tangent_immersion(v, z).shape == (*batch, 12)
+    # values, against the Jacobian: G = J^T J, G^-1, <v, v> = |J v|^2,
+    # the geodesic equation's first half is the velocity
+    jac = mlp_space.jacobian_immersion(z)
+    torch.testing.assert_close(mat, jac.transpose(-1, -2) @ jac, atol=1e-13, rtol=0)
+    eye = torch.eye(2, dtype=F64).expand(*batch, 2, 2)
+    torch.testing.assert_close(metric.cometric_matrix(z) @ mat, eye, atol=1e-10, rtol=0)
+    jv = (jac @ v[..., None])[..., 0]
+    torch.testing.assert_close(mlp_space.tangent_immersion(v, z), jv, atol=1e-13, rtol=0)
+    torch.testing.assert_close(metric.inner_product(v, v, z), (jv**2).sum(-1), atol=1e-12, rtol=0)
+    torch.testing.assert_close(metric.norm(v, z), jv.norm(dim=-1), atol=1e-12, rtol=0)
+    torch.testing.assert_close(metric.geodesic_equation(torch.stack([z, v], -2))[..., 0, :], v)
 
 
 def test_batched_equals_unbatched(mlp_space):

@@ -156,13 +156,15 @@ class DecoderChart:
         """Device the decoder computes on (None: that of its input)."""
         return decoder_placement(self.decoder)[1]
 
-    def to_work(self, tensor):
+    def to_work(self, tensor, placement=None):
         """Move a tensor to the decoder's device and dtype.
 
         For a decoder without parameters, half-precision inputs are computed
         in float32 (results still come back in the caller's dtype).
+        ``placement``: the decoder's ``(dtype, device)`` when the caller has
+        just read it (:func:`decoder_placement`).
         """
-        dtype, device = decoder_placement(self.decoder)
+        dtype, device = placement or decoder_placement(self.decoder)
         check_decoder_dtype(dtype)
         dtype = dtype or tensor.dtype
         if dtype in HALF_DTYPES:
@@ -231,7 +233,11 @@ class DecoderChart:
                 if name in POINT_ARGUMENTS:
                     self.check_domain(tensor, name)
         expanded, batch_shape = broadcast_batch(tensors, self.latent_dim)
-        flat = [self.to_work(t.reshape(-1, self.latent_dim)).contiguous() for t in expanded]
+        placement = decoder_placement(self.decoder)
+        flat = [
+            self.to_work(t.reshape(-1, self.latent_dim), placement).contiguous()
+            for t in expanded
+        ]
         return flat, tuple(batch_shape), like
 
     @staticmethod
@@ -318,7 +324,8 @@ class DecoderChart:
             Keyed by argument name (named in errors and warnings).
         """
         tensors = {name: as_points(v, name, self.latent_dim) for name, v in points.items()}
-        flat = [self.to_work(t.reshape(-1, self.latent_dim)) for t in tensors.values()]
+        placement = decoder_placement(self.decoder)
+        flat = [self.to_work(t.reshape(-1, self.latent_dim), placement) for t in tensors.values()]
         sizes = [part.shape[0] for part in flat]
         if self.cond_limit == math.inf or sum(sizes) == 0:
             return

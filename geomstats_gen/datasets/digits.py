@@ -3,7 +3,8 @@
 import numbers
 
 import numpy as np
-from sklearn.utils import Bunch
+
+from geomstats_gen.datasets._bunch import image_dataset
 
 __all__ = ["load_digits"]
 
@@ -45,18 +46,10 @@ def load_digits(*, n_class=10, return_X_y=False):
         raise ValueError(f"`n_class` must be an integer in [1, 10], got {n_class!r}.")
     raw = _sk_load_digits(n_class=int(n_class))
     images = (np.asarray(raw.images, dtype=np.float32) / np.float32(16.0)).clip(0.0, 1.0)
-    data = images.reshape(len(images), -1)
     target = np.asarray(raw.target, dtype=np.int64)
-    if return_X_y:
-        return data, target
-    return Bunch(
-        data=data,
-        images=images,
-        target=target,
-        target_names=np.arange(int(n_class)),
-        image_shape=(8, 8),
-        DESCR=(
-            "scikit-learn's 8x8 optical recognition of handwritten digits "
-            "(UCI), grey levels 0..16 divided by 16 (float32 in [0, 1])."
-        ),
+    return image_dataset(
+        images, target, np.arange(int(n_class)),
+        "scikit-learn's 8x8 optical recognition of handwritten digits "
+        "(UCI), grey levels 0..16 divided by 16 (float32 in [0, 1]).",
+        return_X_y,
     )

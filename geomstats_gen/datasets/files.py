@@ -6,9 +6,9 @@ import os
 import zlib
 
 import numpy as np
-from sklearn.utils import Bunch
 
 from geomstats_gen.core.checks import check_choice
+from geomstats_gen.datasets._bunch import image_dataset
 
 __all__ = [
     "FASHION_MNIST_CLASSES",
@@ -217,19 +217,11 @@ def load_fashion_mnist(path=None, *, subset="train", return_X_y=False):
         raise ValueError(f"The training and test images differ in size: {sorted(shapes)}.")
     images = np.concatenate(all_images).astype(np.float32) / np.float32(255.0)
     target = np.concatenate(all_labels).astype(np.int64)
-    data = images.reshape(len(images), -1)
-    if return_X_y:
-        return data, target
-    return Bunch(
-        data=data,
-        images=images,
-        target=target,
-        target_names=FASHION_MNIST_CLASSES,
-        image_shape=tuple(images.shape[1:]),
-        DESCR=(
-            f"Fashion-MNIST ({subset}), Zalando article images, grey levels "
-            "divided by 255 (float32 in [0, 1])."
-        ),
+    return image_dataset(
+        images, target, FASHION_MNIST_CLASSES,
+        f"Fashion-MNIST ({subset}), Zalando article images, grey levels "
+        "divided by 255 (float32 in [0, 1]).",
+        return_X_y,
     )
 
 

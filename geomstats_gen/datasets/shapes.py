@@ -4,9 +4,10 @@ import functools
 import math
 
 import numpy as np
-from sklearn.utils import Bunch, check_random_state
+from sklearn.utils import check_random_state
 
 from geomstats_gen.core.checks import check_int
+from geomstats_gen.datasets._bunch import image_dataset
 
 __all__ = [
     "SHAPES_FACTOR_NAMES",
@@ -208,23 +209,14 @@ def make_shapes(n_samples=20000, *, image_size=64, random_state=None, return_X_y
         [levels[name][classes[:, k]] for k, name in enumerate(SHAPES_FACTOR_NAMES)], axis=1
     )
     images = render_shapes(factors, image_size=image_size)
-    data = images.reshape(len(images), -1)
-    target = classes[:, 0].copy()
-    if return_X_y:
-        return data, target
-    return Bunch(
-        data=data,
-        images=images,
-        target=target,
-        target_names=SHAPE_NAMES,
+    return image_dataset(
+        images, classes[:, 0].copy(), SHAPE_NAMES,
+        "dSprites-like binary shapes (square, ellipse, heart) x 6 scales x "
+        "40 orientations x 32 x 32 positions, factors drawn uniformly and "
+        "rendered with NumPy.",
+        return_X_y,
         factors=factors,
         factor_classes=classes,
         factor_names=SHAPES_FACTOR_NAMES,
         factor_sizes=sizes,
-        image_shape=(image_size, image_size),
-        DESCR=(
-            "dSprites-like binary shapes (square, ellipse, heart) x 6 scales x "
-            "40 orientations x 32 x 32 positions, factors drawn uniformly and "
-            "rendered with NumPy."
-        ),
     )

@@ -11,27 +11,23 @@ loading in :mod:`geomstats_gen.models.persistence`.
 import numbers
 import warnings
 
-import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
-from geomstats_gen.core.checks import check_int
 from geomstats_gen.decoders import ACTIVATIONS
 from geomstats_gen.manifold import GeneratedManifold
 from geomstats_gen.models._docs import fill_doc
 from geomstats_gen.models._images import conv_layout, validate_images
 from geomstats_gen.models._networks import F32, VAENet, build_networks, reset_parameters
 from geomstats_gen.models._runtime import resolve_device, with_threads
+from geomstats_gen.models.inference import InferenceMixin
 from geomstats_gen.models.persistence import load_model, register, save_model
 from geomstats_gen.models.training import train_epochs
 
 __all__ = ["VAE"]
 
-_CHUNK = 4096  # rows per forward pass outside training
-_SCORE_SEED = 0
 
 #: Constraints of the hyper-parameters every model shares (scikit-learn's
 #: declarative validation; the sequences are checked in ``_check_params``).
@@ -74,7 +70,7 @@ def _positive_ints(value, name, allow_empty=True):
 
 @register
 @fill_doc
-class VAE(TransformerMixin, BaseEstimator):
+class VAE(InferenceMixin, TransformerMixin, BaseEstimator):
     """Variational auto-encoder with a Gaussian latent space.
 
     Encoder ``q(z | x) = N(mu(x), diag(sigma^2(x)))``, prior ``N(0, I)``,
@@ -300,163 +296,6 @@ class VAE(TransformerMixin, BaseEstimator):
         self.n_train_ = int(n_train)
         self.device_ = device
         self.manifold_ = GeneratedManifold(self.mean_decoder_, int(self.n_components))
-
-    # ------------------------------------------------------------------
-    # Inference
-    # ------------------------------------------------------------------
-    def _chunks(self, array):
-        for start in range(0, len(array), _CHUNK):
-            yield torch.as_tensor(array[start : start + _CHUNK], dtype=F32).to(self.device_)
-
-    @with_threads
-    def transform(self, X):
-        """Latent means ``mu(x)`` of the encoder.
-
-        Parameters
-        ----------
-        X : array-like, shape=[n, D] or [n, H, W]
-
-        Returns
-        -------
-        codes : ndarray of float32, shape=[n, d]
-        """
-        check_is_fitted(self, "net_")
-        array, _ = self._validate_X(X, reset=False)
-        with torch.no_grad():
-            means = [self.net_.encode(x)[0].cpu() for x in self._chunks(array)]
-        return torch.cat(means).numpy()
-
-    def _decode_means(self, z):
-        with torch.no_grad():
-            outs = [self.mean_decoder_(chunk).cpu() for chunk in self._chunks(z)]
-        return torch.cat(outs).numpy()
-
-    @with_threads
-    def inverse_transform(self, X):
-        """Decode latent codes to mean images.
-
-        Parameters
-        ----------
-        X : array-like, shape=[n, d]
-            Latent codes (named ``X`` as in scikit-learn).
-
-        Returns
-        -------
-        images : ndarray of float32, shape=[n, D]
-            Mean images, flat (reshape with ``image_shape_``).
-        """
-        check_is_fitted(self, "net_")
-        if isinstance(X, torch.Tensor):
-            X = X.detach().cpu().numpy()
-        try:
-            codes = np.asarray(X, dtype=np.float32)
-        except (TypeError, ValueError) as err:
-            raise TypeError(
-                f"`X` must be an array of latent codes [n, {self.n_components}], got "
-                f"{type(X).__name__}."
-            ) from err
-        if codes.ndim != 2 or codes.shape[1] != self.n_components:
-            raise ValueError(
-                f"`X` must have shape [n, {self.n_components}] (latent codes), got "
-                f"{codes.shape}."
-            )
-        if not np.isfinite(codes).all():
-            raise ValueError("`X` contains non-finite values (NaN or inf).")
-        return self._decode_means(codes)
-
-    @with_threads
-    def sample(self, n_samples=1, random_state=None, return_latent=False):
-        """Decode codes drawn from the prior ``N(0, I)`` to mean images.
-
-        Parameters
-        ----------
-        n_samples : int
-            Number of images.
-        random_state : int, RandomState instance or None
-            Seed of the prior draws (NumPy; the same seed gives the same
-            images).
-        return_latent : bool
-            Also return the latent codes.
-
-        Returns
-        -------
-        images : ndarray of float32, shape=[n_samples, D]
-        codes : ndarray of float32, shape=[n_samples, d]
-            If ``return_latent`` is True.
-        """
-        check_is_fitted(self, "net_")
-        n_samples = check_int(n_samples, "n_samples")
-        rng = check_random_state(random_state)
-        codes = rng.standard_normal((int(n_samples), int(self.n_components))).astype(np.float32)
-        images = self._decode_means(codes)
-        return (images, codes) if return_latent else images
-
-    @with_threads
-    def score_samples(self, X):
-        """ELBO of each sample, ``log p(x|z) - KL(q(z|x) || p(z))``, in nats.
-
-        One reparametrised sample per image from a generator with a fixed
-        seed, so the result is deterministic.
-
-        Parameters
-        ----------
-        X : array-like, shape=[n, D] or [n, H, W]
-
-        Returns
-        -------
-        elbo : ndarray of float64, shape=[n]
-        """
-        check_is_fitted(self, "net_")
-        array, _ = self._validate_X(X, reset=False)
-        generator = torch.Generator(device=self.device_).manual_seed(_SCORE_SEED)
-        out = []
-        with torch.no_grad():
-            for x in self._chunks(array):
-                rec, kl, *_ = self._terms(self.net_, x, generator)
-                out.append((rec - kl).cpu())
-        return torch.cat(out).to(torch.float64).numpy()
-
-    def score(self, X, y=None):
-        """Mean ELBO per sample (higher is better), see :meth:`score_samples`.
-
-        Parameters
-        ----------
-        X : array-like, shape=[n, D] or [n, H, W]
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        elbo : float
-        """
-        return float(np.mean(self.score_samples(X)))
-
-    @with_threads
-    def objective(self, X, random_state=0):
-        """The training loss on ``X`` taken as one batch.
-
-        Negative mean reconstruction log-likelihood plus the model's latent
-        penalty (the mean KL for :class:`VAE`), with the TC estimator's
-        dataset size ``n_train_``. No gradient is kept.
-
-        Parameters
-        ----------
-        X : array-like, shape=[n, D] or [n, H, W]
-        random_state : int
-            Seed of the reparametrisation noise.
-
-        Returns
-        -------
-        loss : float
-        """
-        check_is_fitted(self, "net_")
-        array, _ = self._validate_X(X, reset=False)
-        random_state = check_int(random_state, "random_state", minimum=0)
-        generator = torch.Generator(device=self.device_).manual_seed(int(random_state))
-        x = torch.as_tensor(array, dtype=F32).to(self.device_)
-        with torch.no_grad():
-            loss, _ = self._loss(self.net_, x, generator, self.n_train_)
-        return float(loss)
 
     # ------------------------------------------------------------------
     # Persistence
