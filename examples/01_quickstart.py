@@ -18,19 +18,9 @@ import torch
 import geomstats_gen as gg  # selects Geomstats' pytorch backend before Geomstats loads
 from geomstats.learning.frechet_mean import FrechetMean
 from geomstats.learning.kmeans import RiemannianKMeans
-from geomstats.learning.pca import TangentPCA
+from geomstats_gen.learning import TangentPCA
 
 FAST = "--fast" in sys.argv or os.environ.get("GEOMSTATS_GEN_FAST", "0") not in ("", "0")
-
-
-def _numpy_svd_flip(u, v):
-    """Geomstats 2.8.0's TangentPCA calls sklearn's svd_flip on torch tensors,
-    which scikit-learn >= 1.6 rejects; the flip is a sign convention, so run it
-    in NumPy."""
-    from sklearn.utils.extmath import svd_flip
-
-    u, v = svd_flip(u.detach().cpu().numpy().copy(), v.detach().cpu().numpy().copy())
-    return torch.from_numpy(u), torch.from_numpy(v)
 
 
 def main():
@@ -66,9 +56,8 @@ def main():
           f"{codes.mean(0).numpy().round(4)})")
 
     # 4. Tangent PCA at the Fréchet mean.
-    import geomstats.learning.pca as gs_pca
-
-    gs_pca.svd_flip = _numpy_svd_flip
+    # (geomstats_gen's TangentPCA: Geomstats' class, working on torch tensors
+    # with scikit-learn >= 1.6)
     tpca = TangentPCA(space, n_components=2).fit(codes)
     ratio = np.asarray(tpca.explained_variance_ratio_)
     print(f"tangent PCA: explained variance ratio {ratio.round(4)}")

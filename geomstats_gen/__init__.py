@@ -2,46 +2,46 @@
 
 Importing this package selects Geomstats' pytorch backend (when no backend
 was chosen) before Geomstats is imported; it raises ImportError if Geomstats
-already runs on another backend.
+already runs on another backend. The names below are imported on first use
+(so that ``geomstats-gen --help`` and light submodules load fast).
 """
+
+import importlib
 
 from geomstats_gen._backend import select_pytorch_backend
 
 select_pytorch_backend()
 
-from geomstats_gen.core.chart import DecoderChart  # noqa: E402
-from geomstats_gen.decoders import (  # noqa: E402
-    LinearDecoder,
-    SphereChart,
-    TorusChart,
-    make_mlp,
-)
-from geomstats_gen.exceptions import (  # noqa: E402
-    ConvergenceWarning,
-    ImmersionWarning,
-    OutsideDomainWarning,
-    PiecewiseLinearWarning,
-)
-from geomstats_gen.geometry.log import GeodesicResult  # noqa: E402
-from geomstats_gen.manifold import GeneratedManifold  # noqa: E402
-from geomstats_gen.metric import DecoderPullbackMetric  # noqa: E402
-from geomstats_gen.transport import analogy  # noqa: E402
-
 __version__ = "0.1.0"
 
-__all__ = [
-    "ConvergenceWarning",
-    "DecoderChart",
-    "DecoderPullbackMetric",
-    "GeodesicResult",
-    "ImmersionWarning",
-    "OutsideDomainWarning",
-    "PiecewiseLinearWarning",
-    "GeneratedManifold",
-    "LinearDecoder",
-    "SphereChart",
-    "TorusChart",
-    "analogy",
-    "make_mlp",
-    "__version__",
-]
+#: Public name -> module that defines it (imported on first access).
+_EXPORTS = {
+    "ConvergenceWarning": "geomstats_gen.exceptions",
+    "ImmersionWarning": "geomstats_gen.exceptions",
+    "OutsideDomainWarning": "geomstats_gen.exceptions",
+    "PiecewiseLinearWarning": "geomstats_gen.exceptions",
+    "DecoderChart": "geomstats_gen.core.chart",
+    "LinearDecoder": "geomstats_gen.decoders",
+    "SphereChart": "geomstats_gen.decoders",
+    "TorusChart": "geomstats_gen.decoders",
+    "make_mlp": "geomstats_gen.decoders",
+    "GeodesicResult": "geomstats_gen.geometry.log",
+    "DecoderPullbackMetric": "geomstats_gen.metric",
+    "GeneratedManifold": "geomstats_gen.manifold",
+    "analogy": "geomstats_gen.transport",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'geomstats_gen' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -15,7 +15,7 @@ import os
 import sys
 import time
 
-from geomstats_gen.models.names import MODEL_NAMES
+from geomstats_gen._model_names import MODEL_NAMES
 
 DEFAULT_REPORT_DIR = "geomstats-gen-report"
 FAST_ENV = "GEOMSTATS_GEN_FAST"
@@ -123,16 +123,22 @@ def _report(model, X, y, image_shape, out_dir, args, fast, run_info):
 
 
 def _print_summary(summary, out_dir):
-    ratio = summary["geodesic_to_linear_ratio"]
     lines = [
         f"latent dimension {summary['latent']['latent_dim']}, "
         f"{summary['latent']['n_codes']} codes analysed",
-        f"magnification factor sqrt(det G) on the plotted plane: "
-        f"{summary['magnification']['grid']['min']:.3g} to "
-        f"{summary['magnification']['grid']['max']:.3g}",
-        f"geodesic / straight-line length over {ratio['n_pairs']} random pairs: "
-        f"mean {ratio['mean']:.4f} (min {ratio['min']:.4f})",
     ]
+    units = summary["latent"].get("active_units") or {}
+    if units.get("collapsed_dims"):
+        lines.append(f"active latent dimensions {units['active_dims']}; collapsed "
+                     f"{units['collapsed_dims']}")
+    grid = summary.get("magnification", {}).get("grid", {})
+    if grid.get("min") is not None:
+        lines.append(f"magnification factor sqrt(det G) on the plotted plane: "
+                     f"{grid['min']:.3g} to {grid['max']:.3g}")
+    ratio = summary.get("geodesic_to_linear_ratio", {})
+    if ratio.get("mean") is not None:
+        lines.append(f"geodesic / straight-line length over {ratio['n_pairs']} random pairs: "
+                     f"mean {ratio['mean']:.4f} (min {ratio['min']:.4f})")
     curv = summary.get("curvature", {})
     if "sectional" in curv:
         lines.append(f"sectional curvature: mean {curv['sectional']['mean']:.3g}, "
@@ -147,6 +153,10 @@ def _print_summary(summary, out_dir):
     lines.append(f"report: {os.path.join(out_dir, 'report.html')} "
                  f"(+ summary.json and {len(summary['files']) - 2} PNGs in {out_dir}/)")
     print("\n".join("  " + line for line in lines))
+    failed = summary.get("failed_steps") or {}
+    if failed:
+        print(f"warning: the report is partial: {len(failed)} step(s) failed "
+              f"({', '.join(failed)}); see 'Partial report' in report.html", file=sys.stderr)
 
 
 # ----------------------------------------------------------------------
@@ -192,7 +202,28 @@ def _cmd_train(args):
     model.save(out)
     print(f"  done in {t_fit:.1f} s: final loss {model.history_[-1]:.4g}, ELBO "
           f"{model.score(X):.2f} nats per sample; saved {out}")
+    _warn_collapse(model, X)
     return 0
+
+
+def _warn_collapse(model, X):
+    """Say on stderr (and as a warning) which latent dimensions collapsed."""
+    import warnings
+
+    from geomstats_gen.exceptions import PosteriorCollapseWarning
+
+    units = model.active_units(X)
+    collapsed = [int(i) for i, on in enumerate(units["active"]) if not on]
+    if collapsed:
+        message = (
+            f"posterior collapse: {len(collapsed)} of {len(units['active'])} latent dimensions "
+            f"are inactive {collapsed} (variance of the posterior means over the data <= "
+            f"{units['threshold']:g}; largest {max(units['variance']):.3g}). Train longer, "
+            "lower the KL weight (--beta) or use a smaller --latent-dim; the report lists "
+            "the active dimensions."
+        )
+        print(f"warning: {message}", file=sys.stderr)
+        warnings.warn(message, PosteriorCollapseWarning, stacklevel=2)
 
 
 def _cmd_analyze(args):

@@ -10,6 +10,7 @@ __all__ = [
     "ImmersionWarning",
     "OutsideDomainWarning",
     "PiecewiseLinearWarning",
+    "PosteriorCollapseWarning",
 ]
 
 
@@ -28,3 +29,7 @@ class OutsideDomainWarning(UserWarning):
 
 class PiecewiseLinearWarning(UserWarning):
     """Curvature asked of a piecewise linear decoder (zero almost everywhere)."""
+
+
+class PosteriorCollapseWarning(UserWarning):
+    """Some latent dimensions of a trained model are inactive (posterior collapse)."""

@@ -5,6 +5,8 @@
 Geomstats ``ImmersedSet`` API on top of it.
 """
 
+import copy
+
 import torch
 from geomstats.geometry.base import ImmersedSet
 from geomstats.geometry.euclidean import Euclidean
@@ -72,6 +74,11 @@ class GeneratedManifold(ImmersedSet):
         for float64 decoders and ``8.4e4`` for float32 ones (see
         :func:`geomstats_gen.core.checks.default_cond_limit`); ``math.inf``
         turns the check off.
+    dtype, device : torch.dtype, torch.device, optional
+        Where a decoder without floating parameters or buffers (a function,
+        or a wrapper around a module) computes. Default: the dtype and
+        device of the input, or float32 for a function that fails on
+        float64 codes and runs on float32 ones.
 
     Raises
     ------
@@ -81,8 +88,10 @@ class GeneratedManifold(ImmersedSet):
         ``decoder.float()``).
     ValueError
         If ``latent_dim``, ``chunk_size``, ``max_elements``,
-        ``domain_radius`` or ``cond_limit`` is not a positive number, or the
-        decoder fails on a probe batch.
+        ``domain_radius`` or ``cond_limit`` is not a positive number, the
+        decoder fails on a probe batch, is on the ``meta`` device, or is a
+        module in training mode with dropout or batch norm (call
+        ``decoder.eval()``: the manifold never changes the user's module).
 
     Notes
     -----
@@ -122,6 +131,8 @@ class GeneratedManifold(ImmersedSet):
         domain_radius=None,
         equip=True,
         cond_limit=None,
+        dtype=None,
+        device=None,
     ):
         # ImmersedSet.__init__ calls _define_embedding_space: the chart first.
         self.chart = DecoderChart(
@@ -131,6 +142,8 @@ class GeneratedManifold(ImmersedSet):
             max_elements=max_elements,
             domain_radius=domain_radius,
             cond_limit=cond_limit,
+            dtype=dtype,
+            device=device,
         )
         super().__init__(dim=self.chart.latent_dim, equip=equip)
 
@@ -155,6 +168,66 @@ class GeneratedManifold(ImmersedSet):
     work_device = property(
         lambda self: self.chart.work_device, doc="The decoder's device, live."
     )
+
+    def to_dtype(self, dtype):
+        """The same manifold computed in another dtype (a copy; this one is untouched).
+
+        A module decoder is deep-copied and converted (``copy.to(dtype)``); a
+        decoder without parameters is told the dtype. The chart's settings
+        and the log and exp solvers' settings are kept. A float64 copy of a
+        float32 decoder measures lengths that float32 rounding would
+        swamp (tiny-scale or collapsed models) at the cost of slower solves.
+
+        Parameters
+        ----------
+        dtype : torch.dtype
+            A floating dtype (float32 or float64).
+
+        Returns
+        -------
+        space : GeneratedManifold
+        """
+        if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+            raise TypeError(f"`dtype` must be a floating torch.dtype, got {dtype!r}.")
+        chart = self.chart
+        if isinstance(chart.decoder, torch.nn.Module) and chart.placement() != (
+            chart.dtype, chart.device
+        ):
+            return self._copy(decoder=copy.deepcopy(chart.decoder).to(dtype))
+        return self._copy(dtype=dtype)
+
+    def with_domain(self, domain_radius):
+        """The same manifold (sharing the decoder) with another ``domain_radius``.
+
+        Points beyond it warn, and geodesics of the exp map stop where they
+        leave it (:class:`~geomstats_gen.geometry.exp.GeodesicODEExpSolver`).
+
+        Parameters
+        ----------
+        domain_radius : float or None
+
+        Returns
+        -------
+        space : GeneratedManifold
+        """
+        return self._copy(domain_radius=domain_radius)
+
+    def _copy(self, **changes):
+        """A new manifold with the chart's and the solvers' settings, some changed."""
+        chart = self.chart
+        settings = dict(
+            decoder=chart.decoder, latent_dim=chart.latent_dim, chunk_size=chart.chunk_size,
+            max_elements=chart.max_elements, domain_radius=chart.domain_radius,
+            cond_limit=chart.cond_limit, dtype=chart.dtype, device=chart.device,
+        )
+        settings.update(changes)
+        space = GeneratedManifold(**settings)
+        for solver in ("log_solver", "exp_solver"):
+            source, target = getattr(self.metric, solver), getattr(space.metric, solver)
+            for key, value in vars(source).items():
+                if key not in ("chart", "exp_solver") and not key.startswith("_"):
+                    setattr(target, key, value)
+        return space
 
     # ------------------------------------------------------------------
     # Immersion and its derivatives

@@ -27,11 +27,13 @@ import torch
 
 from geomstats_gen.core.checks import (
     as_points,
+    check_choice,
     check_int,
     check_number,
     check_positive_int,
     result_like,
 )
+from geomstats_gen.core.linalg import cholesky_or_identity
 from geomstats_gen.geometry import curvature as _curvature
 from geomstats_gen.geometry.path_energy import path_segment_lengths
 from geomstats_gen.geometry.transport import transport_along_path
@@ -195,15 +197,25 @@ def _summary(values, prefix):
     }
 
 
-def curvature_statistics(space, codes, n_planes=16, random_state=None):
+def curvature_statistics(space, codes, n_planes=16, random_state=None, planes="metric"):
     r"""Sectional curvature of random planes and scalar curvature at codes.
 
     At each code, ``n_planes`` planes are spanned by pairs of independent
-    standard normal vectors in latent coordinates (drawn from a private
-    :class:`torch.Generator` seeded by ``random_state``; the global torch RNG
-    is untouched). The planes are random in the latent chart, not uniform
-    for the metric ``G``. All planes of all codes are computed in one batched
-    call.
+    standard normal vectors (drawn from a private :class:`torch.Generator`
+    seeded by ``random_state``; the global torch RNG is untouched):
+
+    - ``planes="metric"`` (default): the vectors are standard normal in a
+      ``G``-orthonormal frame (``v = L^{-T} xi`` with ``G = L L^T``), so the
+      planes are uniformly distributed for the metric: the mean of the
+      sectional curvature over them is the scalar curvature divided by
+      ``d (d - 1)``, whatever the chart;
+    - ``planes="latent"``: standard normal in latent coordinates, uniform for
+      the chart but not for ``G`` (a stretched latent axis is over- or
+      under-represented), so for ``d > 2`` their mean can differ from the
+      scalar curvature's, even in sign.
+
+    For ``d = 2`` there is one plane and both agree. All planes of all codes
+    are computed in one batched call.
 
     Parameters
     ----------
@@ -215,6 +227,8 @@ def curvature_statistics(space, codes, n_planes=16, random_state=None):
         Number of random planes per code.
     random_state : int, torch.Generator or None
         Seed of the planes; None draws a fresh seed.
+    planes : {"metric", "latent"}
+        How the random planes are distributed (see above).
 
     Returns
     -------
@@ -227,12 +241,15 @@ def curvature_statistics(space, codes, n_planes=16, random_state=None):
         prefix ``"scalar_"`` over all codes.
     """
     n_planes = check_positive_int(n_planes, "n_planes")
+    check_choice(planes, "planes", ("metric", "latent"))
     _check_dim_at_least_two(space, "curvature_statistics")
     gen = _generator(random_state)
     points = as_points(codes, "codes", space.latent_dim)
     dim = space.latent_dim
     shape = tuple(points.shape[:-1]) + (n_planes, dim)
     vectors = torch.randn((2,) + shape, generator=gen, dtype=torch.float64)
+    if planes == "metric":
+        vectors = _metric_frame(space, points, vectors)
     vectors = vectors.to(dtype=points.dtype, device=points.device)
     sectional = _curvature.sectional_curvature(
         space, vectors[0], vectors[1], points[..., None, :]
@@ -242,6 +259,15 @@ def curvature_statistics(space, codes, n_planes=16, random_state=None):
     out.update(_summary(sectional, "sectional"))
     out.update(_summary(scalar, "scalar"))
     return out
+
+
+def _metric_frame(space, points, vectors):
+    """``L^{-T} xi`` for ``G = L L^T`` at each point: normal vectors in a
+    ``G``-orthonormal frame (latent ones where ``G`` is not positive definite)."""
+    gram = space.metric.metric_matrix(points).to(dtype=torch.float64, device=vectors.device)
+    factor, _ = cholesky_or_identity(gram)
+    upper = factor.transpose(-1, -2)[..., None, :, :]  # one frame for all planes
+    return torch.linalg.solve_triangular(upper, vectors[..., None], upper=True)[..., 0]
 
 
 def coordinate_plane_curvature(space, codes):

@@ -16,6 +16,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "geomstats_gen"
 LAYERS = {
     "geomstats_gen._backend": 0,
     "geomstats_gen.exceptions": 0,
+    "geomstats_gen._model_names": 0,
     "geomstats_gen.core": 1,
     "geomstats_gen.decoders": 1,
     "geomstats_gen.geometry": 2,

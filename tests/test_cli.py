@@ -88,7 +88,9 @@ def test_summary_agrees_with_the_library(demo_report):
     a = torch.tensor(pair["start"], dtype=torch.float64)
     b = torch.tensor(pair["end"], dtype=torch.float64)
     assert float(space.metric.dist(a, b)) == pytest.approx(pair["geodesic_length"], rel=1e-4)
-    ratio = geodesic_to_linear_ratio(space, a, b)
+    # the report measures lengths on a float64 copy of the float32 decoder
+    assert "float64 copy" in summary["geodesic_to_linear_ratio"]["precision"]
+    ratio = geodesic_to_linear_ratio(space.to_dtype(torch.float64), a, b)
     assert float(ratio.linear_length) == pytest.approx(pair["linear_length"], rel=1e-6)
     check = summary["curvature"]["check"]
     code = torch.tensor(check["code"], dtype=torch.float64)
@@ -126,7 +128,7 @@ def test_train_then_analyze(tmp_path, capsys):
     assert "report.html" in capsys.readouterr().out
 
 
-def test_train_on_a_numpy_file(tmp_path):
+def test_train_on_a_numpy_file(tmp_path, capsys):
     rng = np.random.default_rng(0)
     data = tmp_path / "data.npz"
     np.savez(data, X=rng.random((60, 4, 4)).astype(np.float32), y=np.arange(60) % 3)
@@ -136,6 +138,11 @@ def test_train_on_a_numpy_file(tmp_path):
     from geomstats_gen.models import VAE
 
     assert VAE.load(model_path).n_features_in_ == 16
+    other = tmp_path / "other.npz"
+    np.savez(other, pixels=rng.random((60, 16)).astype(np.float32))
+    assert main(["train", "--dataset", str(other), "--epochs", "1", "--quiet",
+                 "--out", str(tmp_path / "n.pt")]) == 2
+    assert "array named X, x, data or images" in capsys.readouterr().err
 
 
 def test_cli_errors(tmp_path, capsys):
@@ -187,6 +194,20 @@ def test_help_lists_the_commands(capsys):
     out = capsys.readouterr().out
     for command in ("demo", "train", "analyze"):
         assert command in out
+
+
+def test_help_imports_neither_torch_nor_geomstats():
+    """``geomstats-gen --help`` (and ``train --help``) load only the parser."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom geomstats_gen.cli import main\n"
+            "for argv in (['--help'], ['train', '--help']):\n"
+            "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+            "print('torch' in sys.modules, 'geomstats' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False False"
+    assert "--beta" in out.stdout and "vae" in out.stdout
 
 
 def test_fast_mode_from_the_environment(monkeypatch):
@@ -314,6 +335,32 @@ def test_analysis_counts_its_warnings_and_does_not_hide_them(sphere_space):
     assert sphere_space.metric.exp_solver.n_steps == 100  # untouched
 
 
+def test_a_failing_step_leaves_a_partial_report(demo_report, tmp_path, monkeypatch, capsys):
+    """A step that raises is recorded and left out; the other sections, the
+    figures that do not need it, summary.json and report.html are written,
+    and the CLI exits 0 with a warning line."""
+    from geomstats_gen.report import analysis
+
+    def broken(ctx):
+        raise FloatingPointError("exp: the geodesic ODE blew up")
+
+    sections = tuple((s, k, broken if s == "curvature" else f) for s, k, f in analysis.SECTIONS)
+    monkeypatch.setattr(analysis, "SECTIONS", sections)
+    folder, _ = demo_report
+    out = tmp_path / "partial"
+    with pytest.warns(RuntimeWarning, match="'curvature' failed"):
+        status = main(["analyze", str(folder / "model.pt"), "--out", str(out), "--fast",
+                       "--quiet"])
+    assert status == 0
+    assert "report is partial" in capsys.readouterr().err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["failed_steps"] == {"curvature": "FloatingPointError: exp: the geodesic ODE blew up"}
+    assert summary["curvature"] == {"failed": summary["failed_steps"]["curvature"]}
+    assert "knn_accuracy_geodesic" in summary["separability"]  # later steps still ran
+    assert not (out / "curvature.png").exists() and (out / "magnification.png").exists()
+    assert "Partial report" in (out / "report.html").read_text()
+
+
 def test_the_report_leaves_matplotlib_alone():
     """Drawing the figures does not switch Matplotlib's backend."""
     import subprocess
@@ -323,6 +370,34 @@ def test_the_report_leaves_matplotlib_alone():
             "print(matplotlib.get_backend())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "svg"
+
+
+def test_ratios_of_a_tiny_scale_float32_decoder_are_not_rounding_artefacts():
+    """A flat float32 decoder at the scale of a collapsed model (decoded
+    differences near float32 rounding): the true ratio is 1 everywhere; in
+    float32 the decoded straight lines measured up to 30 % long. The report
+    measures on a float64 copy."""
+    from geomstats_gen import GeneratedManifold, LinearDecoder
+    from geomstats_gen.measures import geodesic_to_linear_ratio
+    from geomstats_gen.report import analyze
+
+    gen = torch.Generator().manual_seed(0)
+    matrix = (torch.randn(64, 2, generator=gen, dtype=torch.float64) * 1e-5).float()
+    space = GeneratedManifold(LinearDecoder(matrix, torch.full((64,), 0.5)), 2)
+    codes = torch.randn(30, 2, generator=gen, dtype=torch.float64).numpy()
+    raw = geodesic_to_linear_ratio(space, torch.as_tensor(codes[:8]), torch.as_tensor(codes[8:16]))
+    assert float((raw.ratio - 1).abs().max()) > 0.05  # the artefact this guards against
+    summary, arrays = analyze(
+        _CodesModel(space), codes, (codes[:, 0] > 0).astype(int), n_codes=30, n_pairs=2,
+        n_ratio_pairs=8, n_analogies=0, n_strip=2, grid_size=4, n_planes=1,
+        graph_neighbors=3, knn_neighbors=3,
+    )
+    ratio = summary["geodesic_to_linear_ratio"]
+    assert "float64 copy" in ratio["precision"]
+    np.testing.assert_allclose(arrays["ratios"], 1.0, atol=1e-6)
+    for pair in summary["geodesics"]["pairs"]:
+        assert pair["ratio"] == pytest.approx(1.0, abs=1e-6)
+    assert space.work_dtype == torch.float32  # the user's decoder is untouched
 
 
 def test_analyze_rejects_bad_settings(linear_space):

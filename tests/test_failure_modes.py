@@ -291,8 +291,9 @@ def test_empty_statistics_are_nan_and_random_point_needs_one():
 def test_points_move_to_the_decoder_device_and_results_come_back():
     """Checked on the 'meta' device (no data): the code path of a decoder
     on another device than the points."""
-    decoder = make_mlp([2, 4, 3], dtype=F32).to("meta")
+    decoder = make_mlp([2, 4, 3], dtype=F32)
     space = GeneratedManifold(decoder, 2)
+    decoder.to("meta")  # moved after construction: placement is read live
     assert space.work_device == torch.device("meta") and space.work_dtype == F32
     points = torch.ones(5, 2, dtype=F64)
     (flat,), batch, like = space.chart.prepare(point=points)
@@ -575,3 +576,26 @@ def test_sectional_curvature_of_tiny_huge_and_parallel_vectors_float32():
 def test_chart_decoders_check_their_radii(build, name):
     with pytest.raises((TypeError, ValueError), match=name):
         build()
+
+
+def test_non_finite_jacobians_give_inf_and_nan_not_linalg_errors():
+    """A decoder that overflows somewhere: the eigen-solvers used to fail to
+    converge on the NaN metric (a raw LinAlgError); now those points get an
+    infinite condition number and NaN solves, the others their values."""
+    from geomstats_gen.core.linalg import pullback_solve
+
+    class Overflow(torch.nn.Module):
+        def forward(self, z):  # finite for z0 < 1, NaN beyond
+            return torch.stack([z[:, 0], z[:, 1], torch.sqrt(1 - z[:, 0]) * z[:, 1]], dim=-1)
+
+    jac = torch.randn(3, 5, 2, dtype=F64, generator=torch.Generator().manual_seed(0))
+    jac[1, 0, 0] = float("nan")
+    cond = jacobian_condition(jac)
+    assert math.isfinite(float(cond[0])) and cond[1] == math.inf and math.isfinite(float(cond[2]))
+    solved = pullback_solve(jac, torch.ones(3, 5, dtype=F64))
+    assert torch.isfinite(solved[0]).all() and torch.isnan(solved[1]).all()
+    space = GeneratedManifold(Overflow(), 2)
+    points = torch.tensor([[0.2, 0.3], [2.0, 0.3]], dtype=F64)
+    with pytest.warns(ImmersionWarning, match="1 of 2 points"):
+        gram = space.metric.cometric_matrix(points)
+    assert torch.isfinite(gram[0]).all() and torch.isnan(gram[1]).all()

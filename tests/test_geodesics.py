@@ -403,3 +403,21 @@ def test_geodesic_regression_riemannian_runs(linear_space):
     estimator.fit(x, y)
     torch.testing.assert_close(estimator.intercept_, intercept, atol=5e-3, rtol=0)
     torch.testing.assert_close(estimator.coef_, coef, atol=5e-3, rtol=0)
+
+
+def test_exp_stops_geodesics_that_leave_the_domain():
+    """The geodesic that stays in the ball of ``domain_radius`` ends where it
+    would without one; the one that leaves it stops at the first step past
+    the boundary (short of its free end), with a warning, while the batch
+    goes on."""
+    from geomstats_gen import OutsideDomainWarning
+
+    base = torch.tensor([[1.5, 0.0], [1.5, 0.0]], dtype=F64)
+    vecs = torch.tensor([[0.1, 0.2], [0.0, 2.5]], dtype=F64)
+    free = GeneratedManifold(SphereChart(RADIUS), 2).metric.exp(vecs, base)
+    space = GeneratedManifold(SphereChart(RADIUS), 2, domain_radius=1.8)
+    with pytest.warns(OutsideDomainWarning, match="1 of 2 geodesics left"):
+        end = space.metric.exp(vecs, base)
+    torch.testing.assert_close(end[0], free[0], atol=1e-9, rtol=0)
+    assert float(end[1].norm()) > 1.8 > float(end[0].norm())
+    assert float((end[1] - base[1]).norm()) < 0.9 * float((free[1] - base[1]).norm())

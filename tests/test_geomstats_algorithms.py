@@ -26,11 +26,11 @@ from geomstats.learning.frechet_mean import FrechetMean
 from geomstats.learning.kmeans import RiemannianKMeans
 from geomstats.learning.knn import KNearestNeighborsClassifier
 from geomstats.learning.mdm import RiemannianMinimumDistanceToMean
-from geomstats.learning.pca import TangentPCA
 from sklearn.decomposition import PCA
 from sklearn.utils.extmath import svd_flip
 
 from geomstats_gen import GeneratedManifold, LinearDecoder, SphereChart
+from geomstats_gen.learning.pca import TangentPCA, svd_flip_torch
 
 RADIUS = 2.0
 
@@ -168,22 +168,31 @@ def test_kmeans_two_clusters_on_sphere_chart(chart):
 # ----------------------------------------------------------------------
 # Tangent PCA
 # ----------------------------------------------------------------------
-def _numpy_svd_flip(u, v):
-    u, v = svd_flip(u.detach().cpu().numpy().copy(), v.detach().cpu().numpy().copy())
-    return torch.from_numpy(u), torch.from_numpy(v)
-
-
 @pytest.fixture
-def tangent_pca_on_torch(monkeypatch):
-    """Work around a Geomstats 2.8.0 / scikit-learn >= 1.6 incompatibility.
+def tangent_pca_on_torch():
+    """Geomstats 2.8.0's TangentPCA passes torch tensors to scikit-learn's
+    ``svd_flip``, which scikit-learn >= 1.6 refuses: the tests use
+    :class:`geomstats_gen.learning.TangentPCA`, which does not need a patch
+    (see test_geomstats_tangent_pca_needs_the_wrapper)."""
 
-    ``TangentPCA._fit`` passes torch tensors to ``sklearn.utils.extmath.
-    svd_flip``, which (scikit-learn 1.9) raises ``TypeError: Cannot interpret
-    'torch.float64' as a data type`` under the pytorch backend, for every
-    space (``Hypersphere`` included). The flip is only a sign convention;
-    run it in NumPy.
-    """
-    monkeypatch.setattr("geomstats.learning.pca.svd_flip", _numpy_svd_flip)
+
+def test_geomstats_tangent_pca_needs_the_wrapper(linear):
+    """The failure the wrapper fixes, and that the wrapper leaves Geomstats'
+    reference to scikit-learn's svd_flip as it found it."""
+    import geomstats.learning.pca as gs_pca
+
+    points = _latent_codes(8, seed=3)
+    with pytest.raises(TypeError):
+        gs_pca.TangentPCA(linear, n_components=2).fit(points)
+    before = gs_pca.svd_flip
+    ours = TangentPCA(linear, n_components=3).fit(points)
+    assert gs_pca.svd_flip is before is svd_flip
+    assert np.asarray(ours.explained_variance_ratio_).sum() == pytest.approx(1.0)
+    u, v = torch.randn(6, 2, dtype=F64), torch.randn(2, 3, dtype=F64)
+    flipped = svd_flip_torch(u, v)
+    expected = svd_flip(u.numpy().copy(), v.numpy().copy())
+    np.testing.assert_array_equal(flipped[0].numpy(), expected[0])
+    np.testing.assert_array_equal(flipped[1].numpy(), expected[1])
 
 
 def test_tangent_pca_linear_matches_pca_of_latent_codes(linear, tangent_pca_on_torch):

@@ -259,11 +259,41 @@ def test_bad_decoders():
         DecoderPullbackMetric(Euclidean(2))
 
 
-def test_training_mode_dropout_warns():
+def test_training_mode_dropout_or_batch_norm_is_refused_and_the_module_untouched():
     decoder = torch.nn.Sequential(torch.nn.Linear(2, 4, dtype=F64), torch.nn.Dropout(0.5))
-    with pytest.warns(UserWarning, match="training mode"):
+    with pytest.raises(ValueError, match="training mode with Dropout.*decoder.eval"):
         GeneratedManifold(decoder, 2)
+    norm = torch.nn.Sequential(torch.nn.Linear(2, 4, dtype=F64), torch.nn.BatchNorm1d(4, dtype=F64))
+    before = norm[1].running_mean.clone()
+    with pytest.raises(ValueError, match="BatchNorm1d"):
+        GeneratedManifold(norm, 2)
+    assert norm.training and torch.equal(norm[1].running_mean, before)  # not modified
+    assert int(norm[1].num_batches_tracked) == 0
     GeneratedManifold(decoder.eval(), 2)
+    space = GeneratedManifold(norm.eval(), 2)
+    assert torch.equal(norm[1].running_mean, before)
+    assert space.metric.metric_matrix(torch.zeros(2, dtype=F64)).shape == (2, 2)
+
+
+def test_a_function_wrapping_a_float32_module():
+    """No parameters to read the dtype from: float32 is probed, or stated."""
+    module = make_mlp([2, 8, 5], dtype=torch.float32, seed=0)
+    reference = GeneratedManifold(module, 2)
+    z = torch.tensor([[0.2, -0.4]], dtype=F64)
+    space = GeneratedManifold(lambda codes: module(codes), 2)
+    assert space.work_dtype == torch.float32
+    torch.testing.assert_close(space.metric.metric_matrix(z), reference.metric.metric_matrix(z))
+    stated = GeneratedManifold(lambda codes: module(codes), 2, dtype=torch.float32, device="cpu")
+    assert stated.work_dtype == torch.float32 and stated.work_device == torch.device("cpu")
+    with pytest.raises(ValueError, match="pass dtype= and device="):
+        GeneratedManifold(lambda codes: module(codes.to(torch.int64)), 2)
+    with pytest.raises(TypeError, match="`dtype`"):
+        GeneratedManifold(lambda codes: module(codes), 2, dtype="float32")
+
+
+def test_a_decoder_on_the_meta_device_is_refused():
+    with pytest.raises(ValueError, match="'meta' device"):
+        GeneratedManifold(make_mlp([2, 4, 3]).to("meta"), 2)
 
 
 # ----------------------------------------------------------------------
@@ -349,3 +379,37 @@ def test_placement_is_read_live_from_the_decoder():
     torch.testing.assert_close(space.metric.metric_matrix(z), g64, rtol=1e-6, atol=0)
     decoder.to("meta")
     assert space.work_device == torch.device("meta")
+
+
+def test_first_derivative_call_emits_no_deprecation_warning():
+    """torch's forward AD scripts 18 functions with the deprecated
+    torch.jit.script on first use; the package loads them quietly (in a
+    fresh process, where they are not loaded yet)."""
+    code = textwrap.dedent(
+        """
+        import warnings
+        import torch
+        import geomstats_gen as gg
+        warnings.simplefilter("error", DeprecationWarning)
+        space = gg.GeneratedManifold(gg.make_mlp([2, 8, 5], dtype=torch.float64), 2)
+        print(float(space.metric.metric_matrix(torch.zeros(2, dtype=torch.float64))[0, 0]))
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert float(out.stdout) > 0
+
+
+def test_to_dtype_copies_and_keeps_settings():
+    decoder = make_mlp([2, 8, 5], dtype=torch.float32, seed=0)
+    space = GeneratedManifold(decoder, 2, domain_radius=3.0)
+    space.metric.log_solver.n_nodes = 8
+    copy64 = space.to_dtype(torch.float64)
+    assert copy64.work_dtype == torch.float64 and space.work_dtype == torch.float32
+    assert copy64.decoder is not decoder and copy64.domain_radius == 3.0
+    assert copy64.metric.log_solver.n_nodes == 8
+    z = torch.tensor([[0.1, 0.2]], dtype=F64)
+    torch.testing.assert_close(copy64.metric.metric_matrix(z), space.metric.metric_matrix(z),
+                               rtol=1e-5, atol=1e-7)
+    with pytest.raises(TypeError, match="`dtype`"):
+        space.to_dtype("float64")

@@ -250,3 +250,38 @@ def test_bad_input(sphere_space):
         holonomy_angle(sphere_space, a, 0.1, n_segments=2)
     with pytest.raises(ValueError, match="center"):
         holonomy_angle(sphere_space, torch.zeros(3, dtype=F64), 0.1)
+
+
+class _SphereTimesLine(torch.nn.Module):
+    """S^2(r) x R with the line stretched by ``s``: K(P) = n_t^2 / r^2 for a
+    plane P with G-unit normal n (n_t: its component along the line)."""
+
+    def __init__(self, radius=2.0, stretch=5.0):
+        super().__init__()
+        self.radius, self.stretch = radius, stretch
+
+    def forward(self, z):
+        theta, phi, t = z[..., 0], z[..., 1], z[..., 2]
+        sin_t = torch.sin(theta)
+        return torch.stack([
+            self.radius * sin_t * torch.cos(phi), self.radius * sin_t * torch.sin(phi),
+            self.radius * torch.cos(theta), self.stretch * t,
+        ], dim=-1)
+
+
+def test_random_planes_uniform_for_the_metric():
+    """Planes uniform for G: E[n_t^2] = 1/3, so the mean sectional curvature
+    of S^2(2) x R is 1/(3 r^2) = 1/12 = scalar / (d (d - 1)); latent-uniform
+    planes over-weight the stretched line and give another mean."""
+    space = GeneratedManifold(_SphereTimesLine(), 3)
+    gen = torch.Generator().manual_seed(4)
+    codes = torch.stack([0.8 + 1.5 * torch.rand(200, generator=gen, dtype=torch.float64),
+                         torch.rand(200, generator=gen, dtype=torch.float64),
+                         torch.rand(200, generator=gen, dtype=torch.float64)], dim=-1)
+    metric = curvature_statistics(space, codes, n_planes=16, random_state=0)
+    latent = curvature_statistics(space, codes, n_planes=16, random_state=0, planes="latent")
+    assert float(metric["sectional_mean"]) == pytest.approx(1 / 12, rel=0.05)
+    torch.testing.assert_close(metric["scalar"], torch.full((200,), 0.5, dtype=torch.float64))
+    assert abs(float(latent["sectional_mean"]) - 1 / 12) > 0.3 / 12
+    with pytest.raises(ValueError, match="`planes`"):
+        curvature_statistics(space, codes, planes="random")

@@ -15,6 +15,8 @@ Work is split into chunks of points so that the largest intermediate tensor
 holds at most ``max_elements`` numbers (see :func:`chunk_size_for`).
 """
 
+import warnings
+
 import torch
 from torch.func import jvp, vmap
 
@@ -41,11 +43,41 @@ def chunk_size_for(elements_per_point, max_elements=DEFAULT_MAX_ELEMENTS):
     return max(1, int(max_elements) // max(1, int(elements_per_point)))
 
 
+_JVP_READY = False
+
+
+def _load_jvp_decompositions():
+    """Load torch's forward-mode decompositions once, without their 18 warnings.
+
+    On its first forward-mode call, torch 2.13 imports
+    ``torch._decomp.decompositions_for_jvp``, which compiles 18 internal
+    functions with the deprecated ``torch.jit.script`` and emits one
+    ``DeprecationWarning`` each: torch's own code, which no user can act
+    on. They are loaded here, with that one message ignored for the import
+    only; every other warning is untouched.
+    """
+    global _JVP_READY
+    if _JVP_READY:
+        return
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="`torch.jit.script` is deprecated", category=DeprecationWarning
+        )
+        try:
+            from torch.autograd.forward_ad import _maybe_load_decompositions
+        except ImportError:  # pragma: no cover - another torch version
+            pass
+        else:
+            _maybe_load_decompositions()
+    _JVP_READY = True
+
+
 def chunked(fn, chunk_size, *tensors):
     """Apply ``fn`` to chunks of rows of ``tensors`` and concatenate.
 
     Inputs are made contiguous: forward-mode AD refuses expanded tensors.
     """
+    _load_jvp_decompositions()
     tensors = tuple(t.contiguous() for t in tensors)
     n_points = tensors[0].shape[0]
     if chunk_size is None or n_points <= chunk_size:

@@ -107,6 +107,22 @@ class DecoderChart:
         :class:`~geomstats_gen.exceptions.ImmersionWarning` is emitted.
         Default: :func:`~geomstats_gen.core.checks.default_cond_limit` of the
         working dtype; ``math.inf`` turns the check off.
+    dtype : torch.dtype, optional
+        Dtype to compute in, for a decoder without floating parameters or
+        buffers (a function, or a wrapper around a module). Default: that
+        of the input; when the decoder fails on float64 codes but runs on
+        float32 ones (a float32 module inside a plain function), float32.
+    device : torch.device or str, optional
+        Device to compute on, for a decoder without floating parameters or
+        buffers. Default: that of the input.
+
+    Raises
+    ------
+    ValueError
+        For a module in training mode with dropout or batch norm (its output
+        would be random, or the probe would change its running statistics:
+        call ``decoder.eval()``), a decoder on the ``meta`` device, or a
+        decoder that fails on a probe batch (the message says what to pass).
 
     Attributes
     ----------
@@ -124,6 +140,8 @@ class DecoderChart:
         max_elements=autodiff.DEFAULT_MAX_ELEMENTS,
         domain_radius=None,
         cond_limit=None,
+        dtype=None,
+        device=None,
     ):
         if not callable(decoder):
             raise TypeError(
@@ -137,24 +155,49 @@ class DecoderChart:
         if cond_limit is not None and cond_limit != math.inf:
             cond_limit = check_number(cond_limit, "cond_limit", low=1)
         self.cond_limit = cond_limit
+        if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+            raise TypeError(f"`dtype` must be a floating torch.dtype, got {dtype!r}.")
+        self.dtype = dtype
+        try:
+            self.device = None if device is None else torch.device(device)
+        except (RuntimeError, TypeError) as err:
+            raise ValueError(f"`device` must be a torch device, got {device!r}.") from err
         self.decoder = decoder
         check_decoder_dtype(self.work_dtype)
-        _warn_if_training(decoder)
+        _refuse_training_mode(decoder)
+        if self.work_device is not None and self.work_device.type == "meta":
+            raise ValueError(
+                "`decoder` is on the 'meta' device: it holds no weights and computes no "
+                "values. Load or move its weights first (e.g. decoder.to_empty(device=...) "
+                "and load_state_dict)."
+            )
         self.output_shape = self._probe_output_shape()
         self.embedding_dim = math.prod(self.output_shape)
 
     # ------------------------------------------------------------------
     # Placement, read live from the decoder
     # ------------------------------------------------------------------
+    def placement(self):
+        """``(dtype, device)`` the decoder computes in, read now.
+
+        From the decoder's first floating parameter or buffer; for a decoder
+        without any, the ``dtype`` and ``device`` given to the chart (None:
+        those of the input).
+        """
+        dtype, device = decoder_placement(self.decoder)
+        if dtype is None:
+            return self.dtype, self.device
+        return dtype, device
+
     @property
     def work_dtype(self):
         """Dtype the decoder computes in (None: that of its input)."""
-        return decoder_placement(self.decoder)[0]
+        return self.placement()[0]
 
     @property
     def work_device(self):
         """Device the decoder computes on (None: that of its input)."""
-        return decoder_placement(self.decoder)[1]
+        return self.placement()[1]
 
     def to_work(self, tensor, placement=None):
         """Move a tensor to the decoder's device and dtype.
@@ -164,23 +207,37 @@ class DecoderChart:
         ``placement``: the decoder's ``(dtype, device)`` when the caller has
         just read it (:func:`decoder_placement`).
         """
-        dtype, device = placement or decoder_placement(self.decoder)
+        dtype, device = placement or self.placement()
         check_decoder_dtype(dtype)
         dtype = dtype or tensor.dtype
         if dtype in HALF_DTYPES:
             dtype = torch.float32
         return tensor.to(dtype=dtype, device=device or tensor.device)
 
+    def _probe(self, dtype, device):
+        probe = torch.zeros(2, self.latent_dim, dtype=dtype, device=device)
+        with torch.no_grad():
+            return self.decoder(probe)
+
     def _probe_output_shape(self):
-        dtype, device = decoder_placement(self.decoder)
-        probe = torch.zeros(2, self.latent_dim, dtype=dtype or torch.float64, device=device)
+        dtype, device = self.placement()
         try:
-            with torch.no_grad():
-                out = self.decoder(probe)
+            out = self._probe(dtype or torch.float64, device)
         except Exception as err:  # noqa: BLE001 - re-raised with context
+            hint = ""
+            if dtype is None:  # no parameters: maybe a float32 module inside a function
+                try:
+                    self._probe(torch.float32, device)
+                except Exception:  # noqa: BLE001 - the first error is the one reported
+                    pass
+                else:
+                    self.dtype = torch.float32
+                    return self._probe_output_shape()
+                hint = (" (a decoder without parameters computes in the dtype and on the "
+                        "device of its input: pass dtype= and device= to say which)")
             raise ValueError(
                 f"`decoder` failed on a batch of latent codes of shape "
-                f"[2, {self.latent_dim}] (latent_dim={self.latent_dim}): {err}"
+                f"[2, {self.latent_dim}] (latent_dim={self.latent_dim}){hint}: {err}"
             ) from err
         if not isinstance(out, torch.Tensor):
             raise TypeError(f"`decoder` must return a torch.Tensor, got {type(out).__name__}.")
@@ -233,7 +290,7 @@ class DecoderChart:
                 if name in POINT_ARGUMENTS:
                     self.check_domain(tensor, name)
         expanded, batch_shape = broadcast_batch(tensors, self.latent_dim)
-        placement = decoder_placement(self.decoder)
+        placement = self.placement()
         flat = [
             self.to_work(t.reshape(-1, self.latent_dim), placement).contiguous()
             for t in expanded
@@ -324,7 +381,7 @@ class DecoderChart:
             Keyed by argument name (named in errors and warnings).
         """
         tensors = {name: as_points(v, name, self.latent_dim) for name, v in points.items()}
-        placement = decoder_placement(self.decoder)
+        placement = self.placement()
         flat = [self.to_work(t.reshape(-1, self.latent_dim), placement) for t in tensors.values()]
         sizes = [part.shape[0] for part in flat]
         if self.cond_limit == math.inf or sum(sizes) == 0:
@@ -416,14 +473,24 @@ def as_chart(space):
     )
 
 
-def _warn_if_training(decoder):
-    if not isinstance(decoder, torch.nn.Module) or not decoder.training:
+def _refuse_training_mode(decoder):
+    """A ValueError for a module whose training mode makes the metric undefined.
+
+    Dropout in training mode makes the output random; batch norm in training
+    mode mixes the rows of a batch and updates its running statistics at
+    every call (the chart never changes the user's module, so it does not
+    switch it to evaluation mode itself).
+    """
+    if not isinstance(decoder, torch.nn.Module):
         return
-    if any(isinstance(m, _STOCHASTIC_LAYERS) for m in decoder.modules()):
-        warnings.warn(
-            "`decoder` is in training mode and has dropout or batch-norm layers: "
-            "its output is random or mixes the rows of a batch, so the metric is "
-            "not well defined. Call decoder.eval() first.",
-            UserWarning,
-            stacklevel=4,
+    layers = sorted({
+        type(m).__name__ for m in decoder.modules()
+        if m.training and isinstance(m, _STOCHASTIC_LAYERS)
+    })
+    if layers:
+        raise ValueError(
+            f"`decoder` is in training mode with {', '.join(layers)} layers: its output "
+            "is random or mixes the rows of a batch (and batch norm would update its "
+            "running statistics at every call), so the metric is not defined. Call "
+            "decoder.eval() first."
         )

@@ -269,10 +269,14 @@ def jacobian_condition(jac):
     """
     jac = jac.detach().to(torch.float64)
     gram = jac.transpose(-1, -2) @ jac
-    eig = torch.linalg.eigvalsh(gram)
+    finite = torch.isfinite(gram).all(dim=(-1, -2))
+    # non-finite Jacobians (a decoder that overflowed) are not immersions:
+    # inf, and the eigen-solver never sees NaN (it fails to converge on it)
+    eig = torch.linalg.eigvalsh(torch.where(finite[..., None, None], gram, torch.zeros_like(gram)))
     low, high = eig[..., 0].clamp_min(0), eig[..., -1].clamp_min(0)
     cond = torch.sqrt(high / low)
-    return torch.where((low > 0) & torch.isfinite(cond), cond, torch.full_like(cond, math.inf))
+    good = finite & (low > 0) & torch.isfinite(cond)
+    return torch.where(good, cond, torch.full_like(cond, math.inf))
 
 
 def warn_if_not_immersion(jac, name, limit, stacklevel=3):

@@ -51,7 +51,13 @@ def _cholesky_solve(gram, rhs):
     out = torch.cholesky_solve(rhs, factor)
     bad = ~good
     if bool(bad.any()):
-        out = torch.where(bad[..., None, None], torch.linalg.pinv(gram, hermitian=True) @ rhs, out)
+        # singular: pseudo-inverse; non-finite (a decoder that overflowed):
+        # NaN answers, never an eigen-solver failure on NaN input
+        finite = torch.isfinite(gram).all(dim=(-1, -2))
+        safe = torch.where(finite[..., None, None], gram, torch.zeros_like(gram))
+        pinv = torch.linalg.pinv(safe, hermitian=True) @ rhs
+        pinv = torch.where(finite[..., None, None], pinv, torch.full_like(pinv, float("nan")))
+        out = torch.where(bad[..., None, None], pinv, out)
     return out
 
 

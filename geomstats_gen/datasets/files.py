@@ -237,7 +237,7 @@ def load_array_file(path):
     """Read images (and labels, where there are some) from an IDX, ``.npy`` or ``.npz`` file.
 
     ``uint8`` pixels are scaled to ``[0, 1]``. A ``.npz`` holds the images
-    as ``X``, ``x``, ``data`` or ``images`` (or as its only array) and the
+    as ``X``, ``x``, ``data`` or ``images`` (an error otherwise) and the
     labels, if any, as ``y``, ``target`` or ``labels``. The labels of an
     MNIST-style IDX images file are read from the ``labels-idx1`` file
     beside it.
@@ -263,13 +263,12 @@ def load_array_file(path):
         with np.load(path, allow_pickle=False) as archive:
             keys = list(archive.keys())
             x_key = next((k for k in ("X", "x", "data", "images") if k in keys), None)
-            if x_key is None:
-                if len(keys) != 1:
-                    raise ValueError(
-                        f"{path}: a .npz file needs an array named X, data or "
-                        f"images (found {keys})."
-                    )
-                x_key = keys[0]
+            if x_key is None:  # never guess which array holds the images
+                raise ValueError(
+                    f"{path}: a .npz file needs its images in an array named X, x, data "
+                    f"or images (and labels, if any, in y, target or labels); found "
+                    f"{keys}."
+                )
             y_key = next((k for k in ("y", "target", "labels") if k in keys), None)
             return _scale(archive[x_key]), None if y_key is None else archive[y_key]
     if ".idx" in lower or "ubyte" in lower:

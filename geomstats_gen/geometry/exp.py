@@ -7,11 +7,14 @@ Shao et al.'s first-order projection scheme
 (:mod:`geomstats_gen.geometry.integrators`).
 """
 
+import warnings
+
 import torch
 from geomstats.numerics.geodesic import ExpSolver
 
 from geomstats_gen.core.chart import as_chart
 from geomstats_gen.core.checks import check_choice, check_finite, check_positive_int
+from geomstats_gen.exceptions import OutsideDomainWarning
 from geomstats_gen.geometry.equations import geodesic_field
 from geomstats_gen.geometry.integrators import dopri5, projection_steps, rk4
 
@@ -31,7 +34,11 @@ class GeodesicODEExpSolver(ExpSolver):
     method : {"dopri5", "rk4", "projection"}
         ``"dopri5"`` (default): adaptive Dormand-Prince 5(4) on
         ``z'' = -G^{-1} J^T d^2 g[z', z']``, one step size for the whole batch,
-        local error below ``atol + rtol |y|`` in every trajectory.
+        local error below ``atol + rtol |y|`` in every trajectory. When the
+        chart has a ``domain_radius``, a geodesic that leaves that ball is
+        stopped there (an :class:`~geomstats_gen.exceptions.OutsideDomainWarning`
+        says how many), instead of integrating through a region where the
+        decoder has no data.
         ``"rk4"``: classical Runge-Kutta with ``n_steps`` fixed steps (error
         ``O(n_steps^-4)``). ``"projection"``: Shao et al.'s scheme,
         ``z_{k+1} = z_k + v_k / n``, then ``v_{k+1} = J_{k+1}^+ J_k v_k``
@@ -82,7 +89,23 @@ class GeodesicODEExpSolver(ExpSolver):
         f64 = z.dtype == torch.float64
         rtol = self.rtol if self.rtol is not None else (1e-10 if f64 else 1e-6)
         atol = self.atol if self.atol is not None else (1e-11 if f64 else 1e-7)
-        return dopri5(field, (z, v), rtol, atol, self.max_steps, what="exp")
+        radius = self.chart.domain_radius
+        if radius is None:
+            return dopri5(field, (z, v), rtol, atol, self.max_steps, what="exp")
+        (end, velocity), stopped = dopri5(
+            field, (z, v), rtol, atol, self.max_steps, what="exp",
+            stop=lambda state: torch.linalg.vector_norm(state[0], dim=-1) > radius,
+        )
+        if bool(stopped.any()):
+            warnings.warn(
+                f"exp: {int(stopped.sum())} of {stopped.numel()} geodesics left the "
+                f"decoder's domain (latent norm > domain_radius={radius:g}) and were "
+                "stopped where they left it: their end points are on the way, not at "
+                "t = 1.",
+                OutsideDomainWarning,
+                stacklevel=4,
+            )
+        return end, velocity
 
     def exp(self, tangent_vec, base_point):
         """Riemannian exponential of ``tangent_vec`` at ``base_point``.

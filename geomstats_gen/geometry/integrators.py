@@ -15,6 +15,8 @@ transport and every measure built on them:
 import math
 import warnings
 
+import torch
+
 from geomstats_gen.core.linalg import project_tangent
 from geomstats_gen.exceptions import ConvergenceWarning
 
@@ -91,7 +93,7 @@ _DOPRI_E = (  # fifth-order minus embedded fourth-order weights (7th stage: -1/4
 )
 
 
-def dopri5(field, state, rtol, atol, max_steps, what="exp"):
+def dopri5(field, state, rtol, atol, max_steps, what="exp", stop=None):
     """Adaptive Dormand-Prince 5(4) over ``t in [0, 1]``, one step size per batch.
 
     Parameters
@@ -107,23 +109,33 @@ def dopri5(field, state, rtol, atol, max_steps, what="exp"):
         the state reached.
     what : str
         Name of the computation in messages.
+    stop : callable, optional
+        ``stop(state) -> bool tensor [n]``, checked after every accepted
+        step: the trajectories it flags are frozen where they are and the
+        others go on (e.g. geodesics leaving the region the decoder was
+        trained on).
 
     Returns
     -------
     state : tuple of torch.Tensor
-        At ``t = 1`` (or where the cap stopped it).
+        At ``t = 1`` (or where the cap, or ``stop``, stopped it).
+    stopped : torch.Tensor of bool, shape=[n]
+        Only when ``stop`` is given: the trajectories it stopped.
 
     Raises
     ------
     FloatingPointError
         If the step size underflows (a singular field).
     """
+    full = state
+    stopped = torch.zeros(state[0].shape[0], dtype=torch.bool, device=state[0].device)
+    active = torch.arange(state[0].shape[0], device=state[0].device)
     if state[0].shape[0] == 0:
-        return state
+        return state if stop is None else (state, stopped)
     t, h = 0.0, 0.25
     k1 = field(t, state)
     accepted = 0
-    while t < 1.0:
+    while t < 1.0 and active.numel():
         if accepted >= max_steps:
             warnings.warn(
                 f"{what}: the adaptive integrator reached max_steps={max_steps} "
@@ -150,6 +162,15 @@ def dopri5(field, state, rtol, atol, max_steps, what="exp"):
             t += h
             state, k1 = new, k7
             accepted += 1
+            if stop is not None:
+                leaving = stop(state)
+                if bool(leaving.any()):  # freeze them; integrate the others only
+                    full = tuple(f.index_copy(0, active, s) for f, s in zip(full, state))
+                    stopped[active[leaving]] = True
+                    keep = ~leaving
+                    active = active[keep]
+                    state = tuple(s[keep] for s in state)
+                    k1 = tuple(k[keep] for k in k1)
         factor = 5.0 if ratio == 0 else min(5.0, max(0.2, 0.9 * ratio ** (-0.2)))
         h = h * factor
         if h < 1e-12:
@@ -157,7 +178,10 @@ def dopri5(field, state, rtol, atol, max_steps, what="exp"):
                 f"{what}: the adaptive step size underflowed; the equation is "
                 "singular along this path (the decoder's Jacobian may lose rank)."
             )
-    return state
+    if stop is None:
+        return state
+    full = tuple(f.index_copy(0, active, s) for f, s in zip(full, state))
+    return full, stopped
 
 
 def projection_steps(chart, z, v, next_point, n_steps):

@@ -31,10 +31,12 @@ from geomstats_gen.learning.neighbors import (  # noqa: E402
     GeodesicDistanceTransformer,
     GeodesicKNeighborsClassifier,
 )
+from geomstats_gen.learning.pca import TangentPCA  # noqa: E402
 
 __all__ += [
     "GeodesicDistanceTransformer",
     "GeodesicKMedoids",
     "GeodesicKNeighborsClassifier",
     "LatentLogMap",
+    "TangentPCA",
 ]

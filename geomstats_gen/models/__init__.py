@@ -17,7 +17,7 @@ al. (2019). A fitted model's ``manifold_`` is the latent space as a
 import geomstats_gen  # noqa: F401  (selects Geomstats' pytorch backend first)
 from geomstats_gen.models.base import VAE
 from geomstats_gen.models.metrics import mig_score, mutual_information_matrix
-from geomstats_gen.models.names import MODEL_NAMES
+from geomstats_gen._model_names import MODEL_NAMES
 from geomstats_gen.models.objectives import tc_decomposition
 from geomstats_gen.models.persistence import REGISTRY
 from geomstats_gen.models.variants import DIPVAE, BetaTCVAE, BetaVAE

@@ -9,7 +9,7 @@ import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from geomstats_gen.core.checks import check_int
+from geomstats_gen.core.checks import check_int, check_number
 from geomstats_gen.models._networks import F32
 from geomstats_gen.models._runtime import with_threads
 
@@ -43,6 +43,54 @@ class InferenceMixin:
         with torch.no_grad():
             means = [self.net_.encode(x)[0].cpu() for x in self._chunks(array)]
         return torch.cat(means).numpy()
+
+    @with_threads
+    def active_units(self, X, threshold=0.01):
+        """Which latent dimensions the model uses: "active units" (Burda et al. 2016).
+
+        A dimension ``u`` is active when the variance over the data of its
+        posterior mean, ``Var_x(E_q[u | x])``, exceeds ``threshold``: the
+        encoder moves it with the input. An inactive (collapsed) dimension
+        has posterior ``q(u | x)`` close to the prior for every ``x``, its
+        mean KL is near zero, and the decoder ignores it, so its latent
+        directions carry no geometry of the data.
+
+        Parameters
+        ----------
+        X : array-like, shape=[n, D] or [n, H, W]
+        threshold : float
+            Variance below which a dimension counts as collapsed (0.01, as
+            in the VAE literature, for a standard normal prior).
+
+        Returns
+        -------
+        units : dict
+            ``"variance"`` (ndarray [d]: variance of the posterior means),
+            ``"kl"`` (ndarray [d]: mean KL to the prior per dimension, nats),
+            ``"active"`` (ndarray of bool [d]), ``"n_active"`` (int),
+            ``"threshold"`` (float).
+        """
+        check_is_fitted(self, "net_")
+        threshold = check_number(threshold, "threshold")
+        array, _ = self._validate_X(X, reset=False)
+        means, kls = [], []
+        with torch.no_grad():
+            for x in self._chunks(array):
+                mean, logvar = self.net_.encode(x)
+                means.append(mean.to(torch.float64).cpu())
+                kl = 0.5 * (mean.square() + logvar.exp() - 1.0 - logvar)
+                kls.append(kl.to(torch.float64).cpu())
+        means, kls = torch.cat(means), torch.cat(kls)
+        variance = means.var(dim=0, unbiased=False).numpy() if len(means) > 1 else np.zeros(
+            means.shape[1])
+        active = variance > threshold
+        return {
+            "variance": variance,
+            "kl": kls.mean(dim=0).numpy(),
+            "active": active,
+            "n_active": int(active.sum()),
+            "threshold": float(threshold),
+        }
 
     def _decode_means(self, z):
         with torch.no_grad():

@@ -28,7 +28,8 @@ import numpy as np
 
 from geomstats_gen.core.checks import check_choice, check_int
 from geomstats_gen.geometry.transport import TRANSPORT_METHODS
-from geomstats_gen.report.sections import SECTIONS, encode, latent_slice
+from geomstats_gen.report.context import encode, latent_slice
+from geomstats_gen.report.sections import SECTIONS
 
 __all__ = ["analyze", "latent_slice"]
 
@@ -193,7 +194,9 @@ def analyze(
     summary : dict
         JSON-ready numbers (see the keys in the report); ``"warnings"``
         counts the warnings of each step per kind, ``"timings_s"`` the
-        seconds of each step.
+        seconds of each step, ``"failed_steps"`` maps the steps that raised
+        to their error (their section holds ``{"failed": error}``; the
+        others are complete). Only a failure to encode the data raises.
     arrays : dict
         NumPy arrays for :mod:`geomstats_gen.report.plots`.
     """
@@ -221,22 +224,34 @@ def analyze(
     rng = np.random.default_rng(random_state)
     steps = _Steps(STEPS, progress)
     log = _WarningLog()
-    summary, arrays = {}, {}
+    summary, arrays, failed = {}, {}, {}
     try:
         steps.start("encode")
-        with log.record("encode"):
+        with log.record("encode"):  # without codes nothing can be analysed: raise
             context, summary["latent"], part = encode(
                 model, X, y, image_shape, n_codes, rng, settings
             )
         arrays.update(part)
         for step, key, section in SECTIONS:
             steps.start(step)
-            with log.record(step):
-                summary[key], part = section(context)
+            try:
+                with log.record(step):
+                    summary[key], part = section(context)
+            except Exception as err:  # noqa: BLE001 - recorded; the other steps still run
+                failed[step] = f"{type(err).__name__}: {err}"
+                summary[key] = {"failed": failed[step]}
+                warnings.warn(
+                    f"analysis step {step!r} failed and is left out of the report: "
+                    f"{failed[step]}",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                continue
             arrays.update(part)
     finally:
         steps.close()
         log.reemit()
+    summary["failed_steps"] = failed
     summary["warnings"] = log.summary()
     summary["timings_s"] = dict(steps.times)
     return summary, arrays

@@ -101,16 +101,37 @@ def write_html(summary, images, path):
     rows = [[k, v] for k, v in meta.items() if not isinstance(v, (dict, list))]
     if rows:
         parts += ["<h2>Run</h2>", _table(rows, ["setting", "value"])]
-    geo = summary["geodesics"]
-    ratio = summary["geodesic_to_linear_ratio"]
-    parts.append("<h2>Geodesics against straight lines</h2>")
-    parts.append(_table(
-        [[f"pair {k + 1}: class {p['start_label']} to {p['end_label']}", p["geodesic_length"],
-          p["linear_length"], p["ratio"]] for k, p in enumerate(geo["pairs"])]
-        + [[f"{ratio['n_pairs']} random pairs of codes", "", "",
-            f"mean {ratio['mean']:.4g} (min {ratio['min']:.4g}, max {ratio['max']:.4g})"]],
-        ["pair", "geodesic length", "straight-line length", "ratio"],
-    ))
+    units = lat.get("active_units")
+    if units:
+        parts.append("<h2>Latent dimensions</h2>")
+        text = (f"Active: {units['active_dims']} of {lat['latent_dim']}. "
+                + ("Collapsed (the decoder ignores them; geometry along them is not the "
+                   f"data's): {units['collapsed_dims']}. " if units["collapsed_dims"] else "")
+                + units["definition"] + f", threshold {units['threshold']:g}.")
+        parts.append("<p>" + html.escape(text) + "</p>")
+        kl = units.get("kl") or [None] * len(units["variance"])
+        parts.append(_table(
+            [[f"z{i + 1}", v, k, "active" if i in units["active_dims"] else "collapsed"]
+             for i, (v, k) in enumerate(zip(units["variance"], kl))],
+            ["dimension", "variance of posterior means", "mean KL (nats)", "status"],
+        ))
+    failed = summary.get("failed_steps") or {}
+    if failed:
+        parts.append("<h2>Partial report</h2>")
+        parts.append("<p>These steps failed; their sections and figures are left out, the "
+                     "others are complete.</p>")
+        parts.append(_table([[step, error] for step, error in failed.items()],
+                            ["step", "error"]))
+    geo = summary.get("geodesics", {})
+    ratio = summary.get("geodesic_to_linear_ratio", {})
+    rows = [[f"pair {k + 1}: class {p['start_label']} to {p['end_label']}", p["geodesic_length"],
+             p["linear_length"], p["ratio"]] for k, p in enumerate(geo.get("pairs", []))]
+    if ratio.get("mean") is not None:
+        rows.append([f"{ratio['n_pairs']} random pairs of codes", "", "",
+                     f"mean {ratio['mean']:.4g} (min {ratio['min']:.4g}, max {ratio['max']:.4g})"])
+    if rows:
+        parts.append("<h2>Geodesics against straight lines</h2>")
+        parts.append(_table(rows, ["pair", "geodesic length", "straight-line length", "ratio"]))
     curv = summary.get("curvature", {})
     if "sectional" in curv:
         parts.append("<h2>Curvature</h2>")
@@ -120,6 +141,7 @@ def write_html(summary, images, path):
              ["scalar"] + [curv["scalar"][k] for k in ("mean", "std", "min", "median", "max")]],
             ["quantity", "mean", "std", "min", "median", "max"],
         ))
+        parts.append("<p>" + html.escape(curv.get("planes", "")) + "</p>")
     sep = summary.get("separability", {})
     if "knn_accuracy_geodesic" in sep:
         parts.append("<h2>Class separability</h2>")

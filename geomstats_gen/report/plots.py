@@ -64,7 +64,7 @@ def plot_magnification(summary, arrays, path):
         sel = labels == c
         ax.scatter(pc[sel, 0], pc[sel, 1], s=9, color=cmap(k % cmap.N), edgecolors="white",
                    linewidths=0.3, label=str(c), zorder=3)
-    paths = arrays["pair_plane_paths"]
+    paths = arrays.get("pair_plane_paths", np.zeros((0, 0, 2)))  # none if geodesics failed
     for k in range(paths.shape[0]):
         s, e = arrays["pair_plane_start"][k], arrays["pair_plane_end"][k]
         ax.plot([s[0], e[0]], [s[1], e[1]], "--", color="white", lw=1.6, zorder=4,
@@ -131,10 +131,16 @@ def plot_analogies(summary, arrays, path):
     n = images.shape[0]
     titles = ["A", "B", "C", "D geodesic", "D linear"]
     fig, axes = _subplots(n, 5, figsize=(6.0, 1.35 * n + 0.7), squeeze=False)
+    inside = arrays.get("analogy_inside", np.ones(n, dtype=bool))
     for i in range(n):
         _strip_row(axes[i], images[i])
         lab = arrays["analogy_labels"][i]
         axes[i, 0].set_ylabel(f"classes\n{lab[0]}:{lab[1]} :: {lab[2]}:?", fontsize=8)
+        if not inside[i]:  # the geodesic D left the data: its cell shows nothing
+            axes[i, 3].clear()
+            axes[i, 3].axis("off")
+            axes[i, 3].text(0.5, 0.5, "left the\ndata region", ha="center", va="center",
+                            fontsize=7, color="red", transform=axes[i, 3].transAxes)
     for j, t in enumerate(titles):
         axes[0, j].set_title(t, fontsize=9, color="red" if j == 3 else "black")
     fig.suptitle(
@@ -168,20 +174,23 @@ def plot_curvature(summary, arrays, path):
     n_codes = summary["curvature"]["n_codes"]
     fig, (ax0, ax1, ax2) = _subplots(1, 3, figsize=(13.5, 3.9))
     _histogram(ax0, sectional, "tab:blue", "sectional curvature K")
-    ax0.set_title(f"Sectional curvature of random planes\n({sectional.size} planes at "
-                  f"{n_codes} codes)", fontsize=10)
+    ax0.set_title(f"Sectional curvature of random planes, uniform for G\n({sectional.size} "
+                  f"planes at {n_codes} codes)", fontsize=10)
     _histogram(ax1, scalar, "tab:orange", "scalar curvature")
     ax1.set_title(f"Scalar curvature at {n_codes} codes"
                   + (" (= 2K for d = 2)" if dim == 2 else ""), fontsize=10)
     mean, std = arrays["per_axis_mean"], arrays["per_axis_std"]
-    names = [f"z{i + 1}" for i in range(dim)]
+    status = summary["curvature"].get("per_axis_status", ["active"] * dim)
+    names = [f"z{i + 1}" + ("\n(collapsed)" if status[i] == "collapsed" else "")
+             for i in range(dim)]
     ax2.bar(names, mean, yerr=std, color="tab:green", alpha=0.8, capsize=3)
     positive = mean[mean > 0]
     if positive.size and mean.max() > 30 * positive.min():
         ax2.set_yscale("log")
     ax2.set_xlabel("latent axis i")
     ax2.set_ylabel("mean |K(e_i, e_j)|, j != i\n(error bar: std over codes)", fontsize=9)
-    ax2.set_title("Per-axis curvature (coordinate planes)", fontsize=10)
+    ax2.set_title("Per-axis curvature (coordinate planes (e_i, e_j) of the latent chart)",
+                  fontsize=10)
     if dim > 10:
         ax2.tick_params(axis="x", labelrotation=90, labelsize=7)
     fig.tight_layout()
@@ -194,7 +203,8 @@ def plot_separability(summary, arrays, path):
     fig, ax = _subplots(figsize=(6.4, 1.9))
     ax.axis("off")
     if "knn_accuracy_geodesic" not in sep:
-        ax.text(0.5, 0.5, sep.get("note", "no table"), ha="center", va="center")
+        text = sep.get("note") or f"step failed: {sep.get('failed', 'no table')}"
+        ax.text(0.5, 0.5, text[:120], ha="center", va="center")
         return _save(fig, path)
     k = sep["knn_neighbors"]
     rows = [
@@ -217,6 +227,15 @@ def plot_separability(summary, arrays, path):
     return _save(fig, path)
 
 
+#: File name -> the array a figure cannot be drawn without (None: always drawn).
+NEEDS = {
+    "magnification.png": "magnification",
+    "strips.png": "geo_strip",
+    "analogies.png": "analogy_images",
+    "curvature.png": "sectional",
+    "separability.png": None,
+}
+
 #: File name -> plotting function, in the report's order.
 FIGURES = {
     "magnification.png": plot_magnification,
@@ -237,9 +256,8 @@ def plot_all(summary, arrays, out_dir):
     """
     written = {}
     for name, fn in FIGURES.items():
-        if name == "curvature.png" and "sectional" not in arrays:
-            continue
-        if name == "analogies.png" and "analogy_images" not in arrays:
-            continue
+        needed = NEEDS.get(name)
+        if needed is not None and needed not in arrays:
+            continue  # the step was skipped or failed
         written[name] = fn(summary, arrays, os.path.join(out_dir, name))
     return written
