@@ -207,23 +207,18 @@ def _cmd_train(args):
 
 
 def _warn_collapse(model, X):
-    """Say on stderr (and as a warning) which latent dimensions collapsed."""
-    import warnings
-
-    from geomstats_gen.exceptions import PosteriorCollapseWarning
-
+    """Say on stderr which latent dimensions collapsed (posterior collapse)."""
     units = model.active_units(X)
     collapsed = [int(i) for i, on in enumerate(units["active"]) if not on]
     if collapsed:
-        message = (
-            f"posterior collapse: {len(collapsed)} of {len(units['active'])} latent dimensions "
-            f"are inactive {collapsed} (variance of the posterior means over the data <= "
-            f"{units['threshold']:g}; largest {max(units['variance']):.3g}). Train longer, "
-            "lower the KL weight (--beta) or use a smaller --latent-dim; the report lists "
-            "the active dimensions."
+        print(
+            f"warning: posterior collapse: {len(collapsed)} of {len(units['active'])} latent "
+            f"dimensions are inactive {collapsed} (variance of the posterior means over the "
+            f"data <= {units['threshold']:g}; largest {max(units['variance']):.3g}). Train "
+            "longer, lower the KL weight (--beta) or use a smaller --latent-dim; the report "
+            "lists the active dimensions.",
+            file=sys.stderr,
         )
-        print(f"warning: {message}", file=sys.stderr)
-        warnings.warn(message, PosteriorCollapseWarning, stacklevel=2)
 
 
 def _cmd_analyze(args):

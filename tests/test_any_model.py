@@ -80,6 +80,15 @@ def test_every_model_gets_a_complete_report(name, dataset, dim, data, tmp_path):
     assert summary["failed_steps"] == {}
 
 
+def test_a_convolutional_model_gets_a_complete_report(data, tmp_path):
+    X, y = data["shapes"]
+    model = MODELS["beta-tcvae"](n_components=4, architecture="conv", hidden_sizes=(32,),
+                                 epochs=3, batch_size=64, n_jobs=1, random_state=0).fit(X)
+    summary, kinds_seen = _report(model, X, y, tmp_path)
+    _check(summary, kinds_seen, tmp_path)
+    assert summary["failed_steps"] == {}
+
+
 def test_a_collapsed_model_is_reported(data, tmp_path):
     """A beta-VAE with a huge KL weight collapses: the report lists the
     inactive dimensions, warns, and measures ratios in float64."""

@@ -116,6 +116,16 @@ def test_train_then_analyze(tmp_path, capsys):
                  "--latent-dim", "3", "--epochs", "2", "--n-samples", "300", "--quiet",
                  "--out", str(model_path)]) == 0
     assert model_path.is_file()
+    from geomstats_gen.datasets import load_dataset
+    from geomstats_gen.models import VAE
+
+    X_train = load_dataset("digits", n_samples=300)[0]
+    units = VAE.load(model_path).active_units(X_train)
+    collapsed = [int(i) for i in np.flatnonzero(~units["active"])]
+    err = capsys.readouterr().err
+    assert ("posterior collapse" in err) == bool(collapsed)
+    if collapsed:
+        assert f"inactive {collapsed}" in err
     out = tmp_path / "report"
     assert main(["analyze", str(model_path), "--dataset", "digits", "--n-samples", "300",
                  "--fast", "--quiet", "--n-codes", "30", "--out", str(out)]) == 0
@@ -124,6 +134,8 @@ def test_train_then_analyze(tmp_path, capsys):
     assert summary["latent"]["latent_dim"] == 3
     assert "PC1" in summary["latent"]["plane"]  # d > 2: a 2-D slice, said so
     assert len(summary["curvature"]["per_axis_abs_mean"]) == 3
+    listed = summary["latent"]["active_units"]
+    assert sorted(listed["active_dims"] + listed["collapsed_dims"]) == [0, 1, 2]
     assert all((out / name).is_file() for name in PNGS)
     assert "report.html" in capsys.readouterr().out
 

@@ -8,6 +8,7 @@ is block tridiagonal (see :func:`minimize_path_energy`).
 
 import torch
 
+from geomstats_gen.core.chart import as_chart
 from geomstats_gen.core.linalg import block_tridiagonal_solve, pullback_solve
 
 __all__ = [
@@ -46,7 +47,7 @@ def minimize_path_energy(
 
     Parameters
     ----------
-    chart : DecoderChart
+    chart : DecoderChart or GeneratedManifold
     nodes : torch.Tensor, shape=[p, T + 1, d]
         Initial paths, in the working dtype and device; the ends stay fixed.
     tol : float
@@ -75,6 +76,7 @@ def minimize_path_energy(
     newton : torch.Tensor of bool, shape=[p]
         The paths that used Newton steps last.
     """
+    chart = as_chart(chart)
     n_paths, n_nodes, dim = nodes.shape
     n_segments = n_nodes - 1
     nodes = nodes.clone()
