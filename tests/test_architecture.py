@@ -17,6 +17,7 @@ LAYERS = {
     "geomstats_gen._backend": 0,
     "geomstats_gen.exceptions": 0,
     "geomstats_gen._model_names": 0,
+    "geomstats_gen._cli_parser": 0,
     "geomstats_gen.core": 1,
     "geomstats_gen.decoders": 1,
     "geomstats_gen.geometry": 2,

@@ -37,6 +37,7 @@ from geomstats_gen.core.checks import (
     result_like,
     warn_if_not_immersion,
 )
+from geomstats_gen.core.placement import decoder_placement, refuse_training_mode
 from geomstats_gen.exceptions import OutsideDomainWarning
 
 __all__ = ["DecoderChart", "as_chart", "decoder_placement"]
@@ -58,30 +59,6 @@ POINT_ARGUMENTS = frozenset(
         "path",
     }
 )
-
-_STOCHASTIC_LAYERS = (
-    torch.nn.modules.dropout._DropoutNd,
-    torch.nn.modules.batchnorm._BatchNorm,
-)
-
-
-def decoder_placement(decoder):
-    """Dtype and device of the first floating parameter or buffer, if any.
-
-    Returns
-    -------
-    dtype : torch.dtype or None
-    device : torch.device or None
-        Both None for a callable without floating parameters or buffers.
-    """
-    if isinstance(decoder, torch.nn.Module):
-        for tensor in decoder.parameters():
-            if tensor.is_floating_point():
-                return tensor.dtype, tensor.device
-        for tensor in decoder.buffers():
-            if tensor.is_floating_point():
-                return tensor.dtype, tensor.device
-    return None, None
 
 
 class DecoderChart:
@@ -164,7 +141,7 @@ class DecoderChart:
             raise ValueError(f"`device` must be a torch device, got {device!r}.") from err
         self.decoder = decoder
         check_decoder_dtype(self.work_dtype)
-        _refuse_training_mode(decoder)
+        refuse_training_mode(decoder)
         if self.work_device is not None and self.work_device.type == "meta":
             raise ValueError(
                 "`decoder` is on the 'meta' device: it holds no weights and computes no "
@@ -471,26 +448,3 @@ def as_chart(space):
         "`space` must be a geomstats_gen.GeneratedManifold or a DecoderChart, got "
         f"{type(space).__name__}."
     )
-
-
-def _refuse_training_mode(decoder):
-    """A ValueError for a module whose training mode makes the metric undefined.
-
-    Dropout in training mode makes the output random; batch norm in training
-    mode mixes the rows of a batch and updates its running statistics at
-    every call (the chart never changes the user's module, so it does not
-    switch it to evaluation mode itself).
-    """
-    if not isinstance(decoder, torch.nn.Module):
-        return
-    layers = sorted({
-        type(m).__name__ for m in decoder.modules()
-        if m.training and isinstance(m, _STOCHASTIC_LAYERS)
-    })
-    if layers:
-        raise ValueError(
-            f"`decoder` is in training mode with {', '.join(layers)} layers: its output "
-            "is random or mixes the rows of a batch (and batch norm would update its "
-            "running statistics at every call), so the metric is not defined. Call "
-            "decoder.eval() first."
-        )
