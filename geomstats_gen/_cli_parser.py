@@ -2,7 +2,7 @@
 
 import argparse
 
-from geomstats_gen._model_names import MODEL_NAMES
+from geomstats_gen._model_names import METRIC_NAMES, MODEL_NAMES
 
 __all__ = ["DEFAULT_REPORT_DIR", "FAST_ENV", "build_parser"]
 
@@ -44,6 +44,15 @@ def _int_list(text):
     return values
 
 
+def _metric_option(parser):
+    parser.add_argument(
+        "--metric", choices=METRIC_NAMES, default="pullback",
+        help="latent metric analysed: pullback of the mean decoder (default), expected "
+        "metric of the stochastic decoder with a variance network fitted to the data "
+        "(Arvanitidis et al. 2018), or the Fisher-Rao metric of the likelihood",
+    )
+
+
 def _common(parser, out_help):
     group = parser.add_argument_group("common options")
     group.add_argument("--out", metavar="PATH", help=out_help)
@@ -62,6 +71,9 @@ def _model_options(parser):
     group = parser.add_argument_group("model and training")
     group.add_argument("--model", choices=sorted(MODEL_NAMES), default="vae",
                        help="model family (default vae)")
+    group.add_argument("--n-decoders", type=_positive_int, default=1, metavar="M",
+                       help="decoders trained with the one encoder: an ensemble, for "
+                       "'analyze --metric ensemble' (default 1)")
     group.add_argument("--latent-dim", type=_positive_int, default=2, metavar="D",
                        help="latent dimension (default 2)")
     group.add_argument("--epochs", type=_positive_int, default=None,
@@ -138,6 +150,7 @@ def build_parser(commands):
         "10 s), analyse its latent geometry and write the report (summary.json, report.html, "
         f"PNGs) to --out (default {DEFAULT_REPORT_DIR}/), with the model as model.pt.",
     )
+    _metric_option(demo)
     _common(demo, f"report folder (default {DEFAULT_REPORT_DIR})")
     demo.add_argument("--epochs", type=_positive_int, default=None,
                       help="training epochs (default 150; 3 in fast mode)")
@@ -166,6 +179,7 @@ def build_parser(commands):
     _dataset_options(analyze, required=False)
     analyze.add_argument("--n-codes", type=_positive_int, default=None, metavar="N",
                          help="codes analysed (default 250; 40 in fast mode)")
+    _metric_option(analyze)
     _common(analyze, f"report folder (default {DEFAULT_REPORT_DIR})")
     analyze.set_defaults(func=commands["analyze"])
     return parser

@@ -1,6 +1,6 @@
 """The models' command-line names (``geomstats-gen train --model NAME``): one list."""
 
-__all__ = ["MODEL_NAMES"]
+__all__ = ["METRIC_NAMES", "MODEL_NAMES"]
 
 #: Command-line name -> class name in :mod:`geomstats_gen.models`.
 MODEL_NAMES = {
@@ -9,3 +9,7 @@ MODEL_NAMES = {
     "beta-tcvae": "BetaTCVAE",
     "dip-vae": "DIPVAE",
 }
+
+#: The latent metrics of a fitted model (``model.manifold(metric)``,
+#: ``geomstats-gen analyze --metric NAME``).
+METRIC_NAMES = ("pullback", "expected", "fisher-rao", "ensemble")

@@ -69,6 +69,7 @@ def _model_params(args, fast):
         n_jobs=args.threads,
         random_state=args.seed,
         verbose=not args.quiet,
+        n_decoders=getattr(args, "n_decoders", 1),
     )
     cls = _model_class(args.model)
     accepted = cls().get_params()
@@ -114,9 +115,13 @@ def _report(model, X, y, image_shape, out_dir, args, fast, run_info):
         if args.n_codes < 6:
             raise CLIError(f"--n-codes: at least 6 codes are needed, got {args.n_codes}.")
         settings["n_codes"] = args.n_codes
+    metric = getattr(args, "metric", "pullback")
+    if metric == "expected":  # the variance network, fitted to the data at hand
+        model.fit_variance(X, random_state=args.seed)
     summary = write_report(
         model, X, y, out_dir, image_shape=image_shape, random_state=args.seed,
-        progress=not args.quiet, run_info=run_info, **settings,
+        progress=not args.quiet, run_info={**run_info, "metric": metric}, metric=metric,
+        **settings,
     )
     return summary
 

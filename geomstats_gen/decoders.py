@@ -7,12 +7,23 @@ test suite checks the library against them, and users can do the same.
 All modules act row-wise on batches ``[n, d] -> [n, D]`` and compute in the
 dtype and on the device of their input (they have no parameters), except the
 MLPs and :class:`LinearDecoder`, which hold weights.
+
+The wrappers whose pullback is the expected metric of a stochastic decoder,
+the Fisher-Rao metric or the metric of an ensemble
+(:class:`StochasticDecoder`, :class:`FisherRaoDecoder`,
+:class:`EnsembleDecoder`) are defined in :mod:`geomstats_gen.augmented` and
+importable from here.
 """
 
 
 import torch
 from torch import nn
 
+from geomstats_gen.augmented import (  # noqa: F401  (public from here too)
+    EnsembleDecoder,
+    FisherRaoDecoder,
+    StochasticDecoder,
+)
 from geomstats_gen.core.checks import as_tensor, check_number
 
 ACTIVATIONS = {

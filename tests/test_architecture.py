@@ -20,6 +20,7 @@ LAYERS = {
     "geomstats_gen._cli_parser": 0,
     "geomstats_gen.core": 1,
     "geomstats_gen.decoders": 1,
+    "geomstats_gen.augmented": 1,
     "geomstats_gen.geometry": 2,
     "geomstats_gen.geodesics": 2,  # re-exports of geometry
     "geomstats_gen.curvature": 2,

@@ -373,6 +373,37 @@ def test_a_failing_step_leaves_a_partial_report(demo_report, tmp_path, monkeypat
     assert "Partial report" in (out / "report.html").read_text()
 
 
+@pytest.mark.parametrize("metric", ["expected", "fisher-rao"])
+def test_analyze_under_another_metric(demo_report, tmp_path, metric):
+    """``--metric``: the report of the same model under the expected metric
+    (a variance network fitted to the data) or the Fisher-Rao metric; the
+    images are still the mean decoder's."""
+    folder, pullback = demo_report
+    out = tmp_path / metric
+    assert main(["analyze", str(folder / "model.pt"), "--metric", metric, "--fast", "--quiet",
+                 "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["run"]["metric"] == metric and summary["latent"]["metric"] == metric
+    assert summary["latent"]["image_shape"] == pullback["latent"]["image_shape"]
+    assert summary["failed_steps"] == {}
+    assert all((out / name).is_file() for name in PNGS)
+    # another metric, other lengths: the magnification differs from the pullback's
+    assert summary["magnification"]["at_codes"]["mean"] != pytest.approx(
+        pullback["magnification"]["at_codes"]["mean"], rel=1e-3)
+
+
+def test_train_an_ensemble_then_analyze_its_metric(tmp_path):
+    model_path = tmp_path / "ens.pt"
+    assert main(["train", "--dataset", "digits", "--n-decoders", "2", "--epochs", "2",
+                 "--n-samples", "300", "--hidden-sizes", "32", "--quiet",
+                 "--out", str(model_path)]) == 0
+    out = tmp_path / "report"
+    assert main(["analyze", str(model_path), "--metric", "ensemble", "--n-samples", "300",
+                 "--fast", "--quiet", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["latent"]["metric"] == "ensemble" and summary["failed_steps"] == {}
+
+
 def test_the_report_leaves_matplotlib_alone():
     """Drawing the figures does not switch Matplotlib's backend."""
     import subprocess

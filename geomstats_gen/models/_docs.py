@@ -60,6 +60,11 @@ _COMMON_PARAMS_DOC = """
     verbose : bool or int
         Show a tqdm progress bar over epochs with the running loss (printed
         lines if tqdm is not installed).
+    n_decoders : int
+        Decoders trained with the one encoder (an ensemble, Syrota et al.
+        2024): the reconstruction term is their mean log-likelihood, the
+        mean image their average, and ``manifold("ensemble")`` the expected
+        metric of the ensemble. 1 (default) is a plain VAE.
 """
 
 _COMMON_ATTRIBUTES_DOC = """

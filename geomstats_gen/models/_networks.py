@@ -130,10 +130,13 @@ class VAENet(nn.Module):
     LOGVAR_RANGE = (-30.0, 20.0)
     LOG_STD_RANGE = (-7.0, 3.0)
 
-    def __init__(self, encoder, decoder, latent_dim, likelihood, obs_std=None):
+    def __init__(self, encoder, decoder, latent_dim, likelihood, obs_std=None,
+                 extra_decoders=()):
         super().__init__()
         self.encoder = encoder
         self.decoder = decoder
+        if extra_decoders:  # an ensemble of decoders sharing the encoder
+            self.extra_decoders = nn.ModuleList(extra_decoders)
         self.latent_dim = int(latent_dim)
         self.likelihood = likelihood
         if likelihood == "gaussian":
@@ -144,15 +147,31 @@ class VAENet(nn.Module):
                     "log_std", torch.tensor(math.log(obs_std), dtype=F32)
                 )
 
+    @property
+    def decoders(self):
+        """Every decoder: :attr:`decoder`, then the ensemble's other members."""
+        extra = getattr(self, "extra_decoders", None)
+        return [self.decoder] + ([] if extra is None else list(extra))
+
+    def member_mean_decoders(self):
+        """The mean-image decoder of each member, ``[n, d] -> [n, D]``, in eval mode.
+
+        They share their weights with the decoders; a Bernoulli likelihood
+        ends with a sigmoid (pixel probabilities).
+        """
+        if self.likelihood == "bernoulli":
+            return [nn.Sequential(d, nn.Sigmoid()).eval() for d in self.decoders]
+        return [nn.Sequential(d).eval() for d in self.decoders]
+
     def make_mean_decoder(self):
         """The decoder of the mean image, ``[n, d] -> [n, D]``, in eval mode.
 
         Shares its weights with :attr:`decoder`; ends with a sigmoid for a
-        Bernoulli likelihood (pixel probabilities).
+        Bernoulli likelihood (pixel probabilities). For an ensemble, the
+        average of the members' mean images (the predictive mean).
         """
-        if self.likelihood == "bernoulli":
-            return nn.Sequential(self.decoder, nn.Sigmoid()).eval()
-        return nn.Sequential(self.decoder).eval()
+        members = self.member_mean_decoders()
+        return members[0] if len(members) == 1 else MeanOfDecoders(members).eval()
 
     def encode(self, x):
         """Means and log-variances of ``q(z | x)``, each ``[n, d]``."""
@@ -161,8 +180,14 @@ class VAENet(nn.Module):
         return mean, logvar.clamp(*self.LOGVAR_RANGE)
 
     def log_likelihood(self, x, z):
-        """``log p(x | z)`` summed over pixels, ``[n]``."""
-        out = self.decoder(z)
+        """``log p(x | z)`` summed over pixels, ``[n]`` (ensembles: the members' mean)."""
+        decoders = self.decoders
+        if len(decoders) > 1:
+            return torch.stack([self._log_likelihood(d, x, z) for d in decoders]).mean(0)
+        return self._log_likelihood(self.decoder, x, z)
+
+    def _log_likelihood(self, decoder, x, z):
+        out = decoder(z)
         if self.likelihood == "bernoulli":
             return -nn.functional.binary_cross_entropy_with_logits(
                 out, x, reduction="none"
@@ -171,3 +196,15 @@ class VAENet(nn.Module):
         resid = (x - out) * torch.exp(-log_std)
         per_pixel = -0.5 * resid.square() - log_std - 0.5 * math.log(2 * math.pi)
         return per_pixel.sum(dim=1)
+
+
+class MeanOfDecoders(nn.Module):
+    """The average output of several decoders, ``[n, d] -> [n, D]``."""
+
+    def __init__(self, members):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, z):
+        """``[n, d] -> [n, D]``."""
+        return torch.stack([m(z) for m in self.members]).mean(0)

@@ -23,6 +23,7 @@ from geomstats_gen.models._images import conv_layout, validate_images
 from geomstats_gen.models._networks import F32, VAENet, build_networks, reset_parameters
 from geomstats_gen.models._runtime import resolve_device, with_threads
 from geomstats_gen.models.inference import InferenceMixin
+from geomstats_gen.models.latent_metrics import LatentMetricsMixin
 from geomstats_gen.models.persistence import load_model, register, save_model
 from geomstats_gen.models.training import train_epochs
 
@@ -51,6 +52,7 @@ COMMON_CONSTRAINTS = {
     ],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
+    "n_decoders": [Interval(numbers.Integral, 1, None, closed="left")],
 }
 
 
@@ -70,7 +72,7 @@ def _positive_ints(value, name, allow_empty=True):
 
 @register
 @fill_doc
-class VAE(InferenceMixin, TransformerMixin, BaseEstimator):
+class VAE(LatentMetricsMixin, InferenceMixin, TransformerMixin, BaseEstimator):
     """Variational auto-encoder with a Gaussian latent space.
 
     Encoder ``q(z | x) = N(mu(x), diag(sigma^2(x)))``, prior ``N(0, I)``,
@@ -112,6 +114,7 @@ class VAE(InferenceMixin, TransformerMixin, BaseEstimator):
         n_jobs=None,
         random_state=None,
         verbose=False,
+        n_decoders=1,
     ):
         self.n_components = n_components
         self.architecture = architecture
@@ -128,6 +131,7 @@ class VAE(InferenceMixin, TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
+        self.n_decoders = n_decoders
 
     # ------------------------------------------------------------------
     # Hyper-parameters
@@ -174,21 +178,26 @@ class VAE(InferenceMixin, TransformerMixin, BaseEstimator):
     def _build_net(self, n_features, images, channels, generator):
         """Fresh networks, weights drawn from ``generator`` (on the CPU)."""
         with torch.random.fork_rng(devices=[]):
-            encoder, decoder = build_networks(
-                self.architecture,
-                n_features,
-                int(self.n_components),
-                tuple(int(h) for h in self.hidden_sizes),
-                self.activation,
-                image_shape=images,
-                channels=channels,
-            )
+            built = [
+                build_networks(
+                    self.architecture,
+                    n_features,
+                    int(self.n_components),
+                    tuple(int(h) for h in self.hidden_sizes),
+                    self.activation,
+                    image_shape=images,
+                    channels=channels,
+                )
+                for _ in range(int(self.n_decoders))
+            ]
+            encoder, decoder = built[0]
             net = VAENet(
                 encoder,
                 decoder,
                 int(self.n_components),
                 self.likelihood,
                 obs_std=None if self.obs_std is None else float(self.obs_std),
+                extra_decoders=[d for _, d in built[1:]],
             )
         reset_parameters(net, generator)
         return net
@@ -296,6 +305,7 @@ class VAE(InferenceMixin, TransformerMixin, BaseEstimator):
         self.n_train_ = int(n_train)
         self.device_ = device
         self.manifold_ = GeneratedManifold(self.mean_decoder_, int(self.n_components))
+        self.variance_net_ = None  # fitted on request (fit_variance)
 
     # ------------------------------------------------------------------
     # Persistence

@@ -56,6 +56,7 @@ class BetaVAE(VAE):
         n_jobs=None,
         random_state=None,
         verbose=False,
+        n_decoders=1,
     ):
         super().__init__(
             n_components,
@@ -73,6 +74,7 @@ class BetaVAE(VAE):
             n_jobs=n_jobs,
             random_state=random_state,
             verbose=verbose,
+            n_decoders=n_decoders,
         )
         self.beta = beta
 
@@ -131,6 +133,7 @@ class BetaTCVAE(VAE):
         n_jobs=None,
         random_state=None,
         verbose=False,
+        n_decoders=1,
     ):
         super().__init__(
             n_components,
@@ -148,6 +151,7 @@ class BetaTCVAE(VAE):
             n_jobs=n_jobs,
             random_state=random_state,
             verbose=verbose,
+            n_decoders=n_decoders,
         )
         self.alpha = alpha
         self.beta = beta
@@ -213,6 +217,7 @@ class DIPVAE(VAE):
         n_jobs=None,
         random_state=None,
         verbose=False,
+        n_decoders=1,
     ):
         super().__init__(
             n_components,
@@ -230,6 +235,7 @@ class DIPVAE(VAE):
             n_jobs=n_jobs,
             random_state=random_state,
             verbose=verbose,
+            n_decoders=n_decoders,
         )
         self.lambda_od = lambda_od
         self.lambda_d = lambda_d

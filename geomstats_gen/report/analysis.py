@@ -139,6 +139,7 @@ def analyze(
     transport_steps=25,
     random_state=0,
     progress=False,
+    metric="pullback",
 ):
     """Compute the numbers and arrays of the report.
 
@@ -188,6 +189,10 @@ def analyze(
         Seed of every random choice.
     progress : bool
         Show a progress bar over the steps (stderr).
+    metric : str
+        The latent metric analysed: ``"pullback"`` (``model.manifold_``), or
+        any metric of ``model.manifold(metric)`` (``"expected"``,
+        ``"fisher-rao"``, see :meth:`geomstats_gen.models.VAE.manifold`).
 
     Returns
     -------
@@ -214,6 +219,7 @@ def analyze(
             "`model` must be a fitted geomstats_gen model (with `transform` and `manifold_`), "
             f"got {type(model).__name__}."
         )
+    space = model.manifold_ if metric == "pullback" else model.manifold(metric)
     settings = dict(
         n_pairs=n_pairs, n_ratio_pairs=n_ratio_pairs, n_analogies=n_analogies,
         n_strip=n_strip, grid_size=grid_size, n_planes=n_planes,
@@ -229,8 +235,9 @@ def analyze(
         steps.start("encode")
         with log.record("encode"):  # without codes nothing can be analysed: raise
             context, summary["latent"], part = encode(
-                model, X, y, image_shape, n_codes, rng, settings
+                model, space, X, y, image_shape, n_codes, rng, settings
             )
+        summary["latent"]["metric"] = metric
         arrays.update(part)
         for step, key, section in SECTIONS:
             steps.start(step)

@@ -147,6 +147,9 @@ class Context:
     measure_space : GeneratedManifold
         The space the lengths of the ratios are measured on: a float64 copy
         when the decoder computes in lower precision (:func:`measurement_space`).
+    image_space : GeneratedManifold
+        The space whose immersion decodes images (the model's mean decoder;
+        ``space`` may carry another metric through an augmented output).
     precision : str
         What ``measure_space`` is, in words.
     """
@@ -164,6 +167,7 @@ class Context:
     collapsed_dims: tuple = ()
     measure_space: object = None
     precision: str = ""
+    image_space: object = None
 
     @property
     def dim(self):
@@ -171,7 +175,7 @@ class Context:
         return int(self.space.latent_dim)
 
 
-def encode(model, X, y, image_shape, n_codes, rng, settings):
+def encode(model, space, X, y, image_shape, n_codes, rng, settings):
     """Encode a stratified subset of the data: the context of the other sections.
 
     Returns
@@ -180,7 +184,6 @@ def encode(model, X, y, image_shape, n_codes, rng, settings):
     summary : dict
     arrays : dict
     """
-    space = model.manifold_
     X = to_numpy(X)
     n_samples = len(X)
     labels = np.zeros(n_samples, dtype=np.int64) if y is None else to_numpy(y).reshape(-1)
@@ -190,7 +193,8 @@ def encode(model, X, y, image_shape, n_codes, rng, settings):
     codes_np = np.asarray(model.transform(X[subset]), dtype=np.float64)
     sub_labels = labels[subset]
     codes = torch.as_tensor(codes_np, dtype=F64)
-    n_out = int(space.embedding_dim)
+    images = getattr(model, "manifold_", space)  # decodes images (the mean decoder)
+    n_out = int(images.embedding_dim)
     if image_shape is None or int(np.prod(image_shape)) != n_out:
         side = int(round(math.sqrt(n_out)))
         image_shape = (side, side) if side * side == n_out else (1, n_out)
@@ -201,7 +205,7 @@ def encode(model, X, y, image_shape, n_codes, rng, settings):
     measure, precision = measurement_space(space)
     context = Context(space, codes, codes_np, sub_labels, image_shape, origin, basis,
                       plane_codes, rng, settings, tuple(units["collapsed_dims"]), measure,
-                      precision)
+                      precision, images)
     arrays = dict(codes=codes_np, labels=sub_labels, plane_codes=plane_codes,
                   image_shape=image_shape)
     summary = {

@@ -84,6 +84,9 @@ def plot_magnification(summary, arrays, path):
     ax.set_xlabel(name_u)
     ax.set_ylabel(name_v)
     title = "Magnification factor sqrt(det G), codes by class, geodesics vs straight lines"
+    metric = summary["latent"].get("metric", "pullback")
+    if metric != "pullback":
+        title += f"\n(G: the {metric} metric)"
     if summary["latent"]["latent_dim"] > 2:
         plane = summary["latent"]["plane"].replace(", spanned", ",\nspanned")
         title += "\n(" + plane + "; paths projected)"

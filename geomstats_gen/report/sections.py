@@ -66,7 +66,7 @@ def magnification(ctx):
 def geodesics(ctx):
     """Geodesics between class representatives, and decoded strips along one."""
     n_pairs, n_strip = ctx.settings["n_pairs"], ctx.settings["n_strip"]
-    space, codes, codes_np, labels = ctx.space, ctx.codes, ctx.codes_np, ctx.labels
+    codes, codes_np, labels = ctx.codes, ctx.codes_np, ctx.labels
     reps = class_representatives(codes_np, labels, 2 * n_pairs, ctx.rng)[: 2 * n_pairs]
     starts, ends = reps[0::2], reps[1::2]
     start_t, end_t = codes[starts], codes[ends]
@@ -83,8 +83,8 @@ def geodesics(ctx):
     frac = (pos - low)[:, None]
     geo_strip_codes = (1 - frac) * nodes[low] + frac * nodes[low + 1]
     lin_strip_codes = a0 + t[:, None] * (b0 - a0)
-    geo_images = to_numpy(space.immersion(geo_strip_codes))
-    lin_images = to_numpy(space.immersion(lin_strip_codes))
+    geo_images = to_numpy(ctx.image_space.immersion(geo_strip_codes))
+    lin_images = to_numpy(ctx.image_space.immersion(lin_strip_codes))
     # equal steps in the decoded space? (geodesics are constant speed)
     geo_steps = np.linalg.norm(np.diff(geo_images, axis=0), axis=-1)
     lin_steps = np.linalg.norm(np.diff(lin_images, axis=0), axis=-1)
@@ -217,7 +217,7 @@ def analogies(ctx):
         )
     shown = torch.where(torch.as_tensor(inside)[:, None], d_geo, d_lin)  # decodable codes
     grid_codes = torch.stack([za, zb, zc, shown, d_lin], 1)  # [n, 5, d]
-    grid_images = to_numpy(ctx.space.immersion(grid_codes.reshape(-1, ctx.dim)))
+    grid_images = to_numpy(ctx.image_space.immersion(grid_codes.reshape(-1, ctx.dim)))
     arrays = {
         "analogy_images": grid_images.reshape((n_an, 5) + ctx.image_shape),
         "analogy_labels": ctx.labels[triples],
