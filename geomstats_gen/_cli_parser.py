@@ -44,12 +44,25 @@ def _int_list(text):
     return values
 
 
+def _metric_list(text):
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in METRIC_NAMES]
+    if not names or unknown or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(
+            f"expected metric names from {', '.join(METRIC_NAMES)}, each once, comma-separated; "
+            f"got {text!r}"
+        )
+    return names
+
+
 def _metric_option(parser):
     parser.add_argument(
-        "--metric", choices=METRIC_NAMES, default="pullback",
-        help="latent metric analysed: pullback of the mean decoder (default), expected "
-        "metric of the stochastic decoder with a variance network fitted to the data "
-        "(Arvanitidis et al. 2018), or the Fisher-Rao metric of the likelihood",
+        "--metric", type=_metric_list, default=["pullback"], metavar="NAME[,NAME...]",
+        help="latent metric(s) analysed: pullback of the mean decoder (default), expected "
+        "(a stochastic decoder with a variance network fitted to the data, Arvanitidis et "
+        "al. 2018), fisher-rao (of the likelihood), ensemble (of a model trained with "
+        "--n-decoders); several, comma-separated, give one report each and a page "
+        "comparing them side by side",
     )
 
 

@@ -115,15 +115,26 @@ def _report(model, X, y, image_shape, out_dir, args, fast, run_info):
         if args.n_codes < 6:
             raise CLIError(f"--n-codes: at least 6 codes are needed, got {args.n_codes}.")
         settings["n_codes"] = args.n_codes
-    metric = getattr(args, "metric", "pullback")
-    if metric == "expected":  # the variance network, fitted to the data at hand
+    metrics = list(getattr(args, "metric", ["pullback"]))
+    if "expected" in metrics:  # the variance network, fitted to the data at hand
         model.fit_variance(X, random_state=args.seed)
-    summary = write_report(
-        model, X, y, out_dir, image_shape=image_shape, random_state=args.seed,
-        progress=not args.quiet, run_info={**run_info, "metric": metric}, metric=metric,
-        **settings,
-    )
-    return summary
+    common = dict(image_shape=image_shape, random_state=args.seed, progress=not args.quiet,
+                  **settings)
+    try:
+        if len(metrics) > 1:
+            from geomstats_gen.report import write_comparison
+
+            comparison = write_comparison(model, X, y, out_dir, metrics=metrics,
+                                          run_info=run_info, **common)
+            return {name: (summary, os.path.join(out_dir, name))
+                    for name, summary in comparison["metrics"].items()}
+        summary = write_report(model, X, y, out_dir, run_info={**run_info, "metric": metrics[0]},
+                               metric=metrics[0], **common)
+    except ValueError as err:
+        if "n_decoders" in str(err):  # --metric ensemble on a single-decoder model
+            raise CLIError(f"--metric: {err}") from err
+        raise
+    return {metrics[0]: (summary, out_dir)}
 
 
 def _print_summary(summary, out_dir):
@@ -183,8 +194,13 @@ def _cmd_demo(args):
     run_info = {"command": "demo", "dataset": "digits", "epochs": int(model.epochs),
                 "seed": args.seed, "device": str(model.device_), "fast": fast,
                 "model_file": "model.pt", "train_s": round(t_fit, 2), "elbo": elbo}
-    summary = _report(model, X, y, image_shape, out_dir, args, fast, run_info)
-    _print_summary(summary, out_dir)
+    for name, (summary, folder) in _report(model, X, y, image_shape, out_dir, args, fast,
+                                           run_info).items():
+        if len(args.metric) > 1:
+            print(f"  {name} metric:")
+        _print_summary(summary, folder)
+    if len(args.metric) > 1:
+        print(f"  side by side: {os.path.join(out_dir, 'report.html')}")
     print(f"Done in {time.perf_counter() - t0:.1f} s.")
     return 0
 
@@ -252,8 +268,13 @@ def _cmd_analyze(args):
           f"{model.n_components}) on {name} ({len(X)} samples)" + (" (fast mode)" if fast else ""))
     run_info = {"command": "analyze", "dataset": name, "model_file": os.path.abspath(
         args.model_file), "seed": args.seed, "device": str(model.device_), "fast": fast}
-    summary = _report(model, X, y, image_shape, out_dir, args, fast, run_info)
-    _print_summary(summary, out_dir)
+    for name, (summary, folder) in _report(model, X, y, image_shape, out_dir, args, fast,
+                                           run_info).items():
+        if len(args.metric) > 1:
+            print(f"  {name} metric:")
+        _print_summary(summary, folder)
+    if len(args.metric) > 1:
+        print(f"  side by side: {os.path.join(out_dir, 'report.html')}")
     print(f"Done in {time.perf_counter() - t0:.1f} s.")
     return 0
 

@@ -404,6 +404,31 @@ def test_train_an_ensemble_then_analyze_its_metric(tmp_path):
     assert summary["latent"]["metric"] == "ensemble" and summary["failed_steps"] == {}
 
 
+def test_metrics_side_by_side(demo_report, tmp_path, capsys):
+    """``--metric pullback,expected``: a full report per metric in its folder,
+    and a page comparing them (the same codes and pairs under both)."""
+    folder, _ = demo_report
+    out = tmp_path / "both"
+    assert main(["analyze", str(folder / "model.pt"), "--metric", "pullback,expected",
+                 "--fast", "--quiet", "--out", str(out)]) == 0
+    comparison = json.loads((out / "comparison.json").read_text())
+    assert set(comparison["metrics"]) == {"pullback", "expected"}
+    for name in ("pullback", "expected"):
+        assert (out / name / "report.html").is_file() and (out / name / "magnification.png").is_file()
+    pairs = {name: [(p["start"], p["end"]) for p in s["geodesics"]["pairs"]]
+             for name, s in comparison["metrics"].items()}
+    assert pairs["pullback"] == pairs["expected"]  # the same pairs, compared
+    ratio = comparison["table"]["geodesic / straight line, mean"]
+    assert ratio["pullback"] != ratio["expected"]
+    page = (out / "report.html").read_text()
+    assert "Latent metrics compared" in page and page.count("<figure>") == 2
+    assert "side by side" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as info:
+        main(["analyze", str(folder / "model.pt"), "--metric", "pullback,nope"])
+    assert info.value.code == 2
+    assert "expected metric names" in capsys.readouterr().err
+
+
 def test_the_report_leaves_matplotlib_alone():
     """Drawing the figures does not switch Matplotlib's backend."""
     import subprocess

@@ -15,7 +15,7 @@ import time
 
 from geomstats_gen.report.analysis import analyze, latent_slice
 
-__all__ = ["analyze", "latent_slice", "write_report"]
+__all__ = ["analyze", "latent_slice", "write_comparison", "write_report"]
 
 
 def _check_finite(value, where="summary"):
@@ -74,3 +74,6 @@ def write_report(model, X, y=None, out_dir="geomstats-gen-report", *, run_info=N
         json.dump(summary, handle, indent=2, allow_nan=False)
     write_html(summary, images, os.path.join(out_dir, "report.html"))
     return summary
+
+
+from geomstats_gen.report.compare import write_comparison  # noqa: E402
