@@ -12,6 +12,7 @@ import json
 import os
 
 from geomstats_gen.report.html import _STYLE, _image, _table
+from geomstats_gen.report.writer import write_report
 
 __all__ = ["write_comparison"]
 
@@ -63,8 +64,6 @@ def write_comparison(model, X, y=None, out_dir="geomstats-gen-report", metrics=(
         ``{"metrics": {name: summary}, "table": {row: {name: value}},
         "files": [...]}``, also written to ``comparison.json``.
     """
-    from geomstats_gen.report import write_report
-
     metrics = list(metrics)
     if not metrics or len(set(metrics)) != len(metrics):
         raise ValueError(f"`metrics` must name each metric once, got {metrics!r}.")
