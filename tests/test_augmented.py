@@ -227,6 +227,22 @@ def test_model_metrics(digits_vae):
     assert float(vae.variance_net_(near).mean()) < 0.2 * 1e-3 ** -0.5
 
 
+
+def test_the_variance_network_is_saved_with_the_model(digits_vae, tmp_path):
+    from geomstats_gen.models import VAE
+
+    vae, X = digits_vae
+    vae.fit_variance(X, n_centers=8)
+    loaded = VAE.load(vae.save(tmp_path / "with_variance.pt"))
+    z = torch.as_tensor(vae.transform(X[:20]))
+    torch.testing.assert_close(loaded.variance_net_(z), vae.variance_net_(z), rtol=0, atol=0)
+    zz = z.to(F64)
+    torch.testing.assert_close(loaded.manifold("expected").metric.metric_matrix(zz),
+                               vae.manifold("expected").metric.metric_matrix(zz))
+    refit = VAE.load(tmp_path / "with_variance.pt").fit(X[:200])
+    assert refit.variance_net_ is None  # a new fit drops it
+
+
 def test_a_model_with_an_ensemble_of_decoders(tmp_path):
     """``n_decoders=3``: three decoders on one encoder; the mean image is their
     average, ``manifold("ensemble")`` the mean of their metrics; it saves and

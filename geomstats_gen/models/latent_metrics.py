@@ -35,8 +35,8 @@ class LatentMetricsMixin:
         Returns
         -------
         self
-            With ``variance_net_`` (not saved by :meth:`save`: fit it again
-            after loading; a new ``fit`` drops it).
+            With ``variance_net_`` (saved and loaded with the model; a new
+            ``fit`` drops it).
         """
         check_is_fitted(self, "net_")
         array, _ = self._validate_X(X, reset=False)

@@ -14,6 +14,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from geomstats_gen.models._runtime import resolve_device
+from geomstats_gen.models.variance import RBFVarianceNetwork
 
 __all__ = ["FILE_FORMAT", "FILE_VERSION", "REGISTRY", "load_model", "register", "save_model"]
 
@@ -98,6 +99,12 @@ def save_model(model, path):
             for key, value in model.net_.state_dict().items()
         },
     }
+    variance = getattr(model, "variance_net_", None)
+    if variance is not None:  # the expected metric's variance network (fit_variance)
+        payload["variance_state"] = {
+            key: value.detach().to("cpu", copy=True)
+            for key, value in variance.state_dict().items()
+        }
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(
         prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder
@@ -209,6 +216,12 @@ def load_model(cls, path, device=None):
             n_train=int(fitted["n_train_"]),
             device=target,
         )
+        variance = payload.get("variance_state")
+        if variance is not None:
+            if not (isinstance(variance, dict)
+                    and all(isinstance(v, torch.Tensor) for v in variance.values())):
+                raise TypeError("the variance network's weights are not all tensors")
+            model.variance_net_ = RBFVarianceNetwork(**variance).to(target).eval()
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
         raise ValueError(f"{bad} or is corrupted: {type(err).__name__}: {err}") from err
     return model

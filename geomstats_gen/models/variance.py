@@ -44,7 +44,7 @@ class RBFVarianceNetwork(nn.Module):
         self.register_buffer("centers", centers)
         self.register_buffer("gammas", gammas)
         self.register_buffer("weights", weights)
-        self.register_buffer("floor", torch.as_tensor(floor, dtype=centers.dtype))
+        self.register_buffer("floor", torch.as_tensor(floor, dtype=centers.dtype).clone())
 
     def precision(self, z):
         """``beta(z)``, shape ``[n, D]``."""
