@@ -25,12 +25,11 @@ __all__ = ["dopri5", "projection_steps", "rk4", "rk4_step"]
 
 def _combination(h, terms):
     """``h * sum(c_k * d_k)`` per tensor for ``terms = ((c_1, d_1), ...)`` (zero ``c_k`` skipped)."""
-    out = []
-    for parts in zip(*(deriv for coef, deriv in terms if coef != 0.0)):
-        coefs = [coef for coef, _ in terms if coef != 0.0]
-        total = sum(c * p for c, p in zip(coefs, parts))
-        out.append(h * total)
-    return tuple(out)
+    kept = [(coef, deriv) for coef, deriv in terms if coef != 0.0]
+    coefs = [coef for coef, _ in kept]
+    return tuple(
+        h * sum(c * p for c, p in zip(coefs, parts)) for parts in zip(*(d for _, d in kept))
+    )
 
 
 def _axpy(state, h, *terms):
