@@ -16,6 +16,8 @@ importable from here.
 """
 
 
+import math
+
 import torch
 from torch import nn
 
@@ -141,6 +143,52 @@ class TorusChart(nn.Module):
             [ring * torch.cos(u), ring * torch.sin(u), self.minor_radius * torch.sin(v)],
             dim=-1,
         )
+
+
+class RollChart(nn.Module):
+    """A flat sheet rolled up along an Archimedean spiral (a Swiss roll).
+
+    ``g(u, v) = (r(u) cos u, r(u) sin u, v)`` with ``r(u) = a + b u`` and
+    ``b = gap / (2 pi)``: each turn lies ``gap`` outside the previous one.
+    The surface is developable: it unrolls isometrically onto the
+    half-plane ``(s(u), v)``, where
+    ``s(u) = (b / 2) (x sqrt(1 + x^2) + asinh x)`` with ``x = r(u) / b`` is
+    the arc length of the spiral, so distances are Euclidean there
+    (:meth:`distance`), geodesics are straight lines of the unrolled sheet
+    and the curvature is zero. An immersion for ``r(u) > 0``. With a small
+    ``gap`` the layers lie close together, and a discrete path with chords
+    longer than the gap can jump between them (a *shortcut*).
+
+    Parameters
+    ----------
+    inner_radius : float
+        ``a = r(0)``.
+    gap : float
+        Distance between consecutive turns.
+    """
+
+    def __init__(self, inner_radius=1.0, gap=0.3):
+        super().__init__()
+        self.inner_radius = _positive_float(inner_radius, "inner_radius")
+        self.gap = _positive_float(gap, "gap")
+        self.slope = self.gap / (2 * math.pi)
+
+    def forward(self, z):
+        """Map ``[n, 2]`` points ``(u, v)`` to ``[n, 3]``."""
+        u, v = z[..., 0], z[..., 1]
+        r = self.inner_radius + self.slope * u
+        return torch.stack([r * torch.cos(u), r * torch.sin(u), v], dim=-1)
+
+    def arc_length(self, u):
+        """Arc length ``s(u)`` of the spiral, from the point where ``r = 0``."""
+        x = (self.inner_radius + self.slope * as_tensor(u, "u")) / self.slope
+        return 0.5 * self.slope * (x * torch.sqrt(1 + x * x) + torch.asinh(x))
+
+    def distance(self, point_a, point_b):
+        """Exact geodesic distance, ``[..., 2] x [..., 2] -> [...]``."""
+        point_a, point_b = as_tensor(point_a, "point_a"), as_tensor(point_b, "point_b")
+        ds = self.arc_length(point_b[..., 0]) - self.arc_length(point_a[..., 0])
+        return torch.sqrt(ds * ds + (point_b[..., 1] - point_a[..., 1]) ** 2)
 
 
 def make_mlp(layer_sizes, activation="tanh", seed=0, dtype=torch.float32, device=None):

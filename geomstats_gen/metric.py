@@ -41,16 +41,24 @@ class DecoderPullbackMetric(CurvatureMethods, PullbackMetric):
     signature : tuple, optional
         Passed to Geomstats.
     n_nodes : int
-        Segments of the coarse discrete geodesic of the log map (see
-        :class:`~geomstats_gen.geodesics.DiscreteEnergyLogSolver`).
+        Segments of the coarsest discrete geodesic of the log map (see
+        :class:`~geomstats_gen.geodesics.DiscreteEnergyLogSolver`; paths of
+        ``2 n_nodes`` and ``4 n_nodes`` segments are solved too).
+    rtol : float, optional
+        Relative tolerance on geodesic lengths: pairs whose error estimate
+        misses it are refined, up to ``max_nodes`` segments, and flagged
+        when still unresolved. Default: ``1e-6`` for float64 decoders,
+        ``1e-5`` for float32 ones.
+    max_nodes : int
+        Cap on the segments of a refined discrete geodesic.
     tol : float, optional
-        Relative tolerance of the log map's solver; default depends on the
-        decoder's dtype (``1e-10`` for float64, ``2e-5`` for float32).
+        Relative tolerance of the energy minimiser on node moves; default
+        depends on the decoder's dtype (``1e-10`` for float64, ``2e-5`` for
+        float32).
     max_iter : int
-        Iteration cap of the log map's solver (per refinement level).
+        Iteration cap of the log map's solver (per resolution).
     extrapolate : bool
-        Richardson extrapolation of the log map from ``n_nodes`` and
-        ``2 n_nodes`` segments.
+        Richardson extrapolation of the log map's lengths and velocities.
     n_steps : int
         Steps of the exp map's fixed-step integrators ``"rk4"`` and
         ``"projection"`` (:class:`~geomstats_gen.geodesics.GeodesicODEExpSolver`;
@@ -62,14 +70,16 @@ class DecoderPullbackMetric(CurvatureMethods, PullbackMetric):
 
     The solvers are the attributes ``log_solver`` and ``exp_solver``; their
     settings can be changed after construction, e.g.
-    ``space.metric.log_solver.n_nodes = 32``.
+    ``space.metric.log_solver.rtol = 1e-8``.
     """
 
     def __init__(
         self,
         space,
         signature=None,
-        n_nodes=16,
+        n_nodes=8,
+        rtol=None,
+        max_nodes=256,
         tol=None,
         max_iter=50,
         extrapolate=True,
@@ -79,6 +89,8 @@ class DecoderPullbackMetric(CurvatureMethods, PullbackMetric):
         self.chart = as_chart(space)
         self._solver_options = dict(
             n_nodes=n_nodes,
+            rtol=rtol,
+            max_nodes=max_nodes,
             tol=tol,
             max_iter=max_iter,
             extrapolate=extrapolate,
@@ -95,6 +107,8 @@ class DecoderPullbackMetric(CurvatureMethods, PullbackMetric):
         self.log_solver = DiscreteEnergyLogSolver(
             self.chart,
             n_nodes=opts["n_nodes"],
+            rtol=opts["rtol"],
+            max_nodes=opts["max_nodes"],
             tol=opts["tol"],
             max_iter=opts["max_iter"],
             extrapolate=opts["extrapolate"],

@@ -70,13 +70,28 @@ class GeodesicODEExpSolver(ExpSolver):
         check_positive_int(self.max_steps, "max_steps")
         check_choice(self.method, "method", EXP_METHODS)
 
-    def integrate(self, z, v):
+    def _dopri_tolerances(self, dtype):
+        f64 = dtype == torch.float64
+        rtol = self.rtol if self.rtol is not None else (1e-10 if f64 else 1e-6)
+        atol = self.atol if self.atol is not None else (1e-11 if f64 else 1e-7)
+        return rtol, atol
+
+    def integrate(self, z, v, times=None):
         """Integrate on flat work tensors ``[n, d]`` over ``t in [0, 1]``.
+
+        Parameters
+        ----------
+        z, v : torch.Tensor, shape=[n, d]
+        times : torch.Tensor, shape=[n_t], optional
+            Sorted times in ``[0, 1]`` at which the positions are wanted too
+            (``"dopri5"`` only: its dense output).
 
         Returns
         -------
         z, v : torch.Tensor, shape=[n, d]
             End points and end velocities.
+        positions : torch.Tensor, shape=[n, n_t, d]
+            Only with ``times``.
         """
         if self.method == "projection":
             n_steps = self.n_steps
@@ -86,16 +101,16 @@ class GeodesicODEExpSolver(ExpSolver):
         field = geodesic_field(self.chart)
         if self.method == "rk4":
             return rk4(field, (z, v), self.n_steps)
-        f64 = z.dtype == torch.float64
-        rtol = self.rtol if self.rtol is not None else (1e-10 if f64 else 1e-6)
-        atol = self.atol if self.atol is not None else (1e-11 if f64 else 1e-7)
+        rtol, atol = self._dopri_tolerances(z.dtype)
         radius = self.chart.domain_radius
         if radius is None:
-            return dopri5(field, (z, v), rtol, atol, self.max_steps, what="exp")
-        (end, velocity), stopped = dopri5(
-            field, (z, v), rtol, atol, self.max_steps, what="exp",
+            out = dopri5(field, (z, v), rtol, atol, self.max_steps, what="exp", times=times)
+            return out if times is None else (*out[0], out[1][0])
+        out = dopri5(
+            field, (z, v), rtol, atol, self.max_steps, what="exp", times=times,
             stop=lambda state: torch.linalg.vector_norm(state[0], dim=-1) > radius,
         )
+        (end, velocity), stopped = out[0], out[1]
         if bool(stopped.any()):
             warnings.warn(
                 f"exp: {int(stopped.sum())} of {stopped.numel()} geodesics left the "
@@ -105,7 +120,36 @@ class GeodesicODEExpSolver(ExpSolver):
                 OutsideDomainWarning,
                 stacklevel=4,
             )
-        return end, velocity
+        return (end, velocity) if times is None else (end, velocity, out[2][0])
+
+    def positions(self, z, v, times):
+        """Positions ``Exp_z(t v)`` at the times ``t`` (any real), ``[n, n_t, d]``.
+
+        One integration for all times with ``"dopri5"`` (its dense output,
+        times of each sign together); the fixed-step methods integrate every
+        time in one batch.
+        """
+        n, dim = z.shape
+        out = z.new_empty(n, times.shape[0], dim)
+        for sign in (1.0, -1.0):
+            sel = (times >= 0) if sign > 0 else (times < 0)
+            if not bool(sel.any()):
+                continue
+            tau = times[sel].abs()
+            span = tau.max()
+            if float(span) == 0.0:
+                out[:, sel] = z[:, None]
+                continue
+            grid, inverse = torch.unique(tau / span, sorted=True, return_inverse=True)
+            if self.method == "dopri5":
+                values = self.integrate(z, sign * span * v, times=grid)[2]
+            else:
+                n_t = grid.shape[0]
+                vt = (sign * span * grid[None, :, None] * v[:, None]).reshape(-1, dim)
+                zt = z[:, None].expand(-1, n_t, -1).reshape(-1, dim)
+                values = self.integrate(zt, vt)[0].reshape(n, n_t, dim)
+            out[:, sel] = values[:, inverse]
+        return out
 
     def exp(self, tangent_vec, base_point):
         """Riemannian exponential of ``tangent_vec`` at ``base_point``.
@@ -136,8 +180,8 @@ class GeodesicODEExpSolver(ExpSolver):
         -------
         path : callable
             ``path(t)`` for ``t`` of shape ``[n_t]`` (or a scalar) returns
-            points of shape ``[..., n_t, d]``; all times are integrated in one
-            batch.
+            points of shape ``[..., n_t, d]``: one integration for all the
+            times (the dense output of ``"dopri5"``), not one per time.
         """
         self._check_settings()
         chart = self.chart
@@ -145,12 +189,8 @@ class GeodesicODEExpSolver(ExpSolver):
 
         def path(t):
             t = check_finite(torch.as_tensor(t, dtype=v.dtype, device=v.device).reshape(-1), "t")
-            n_t = t.shape[0]
-            vt = (t[None, :, None] * v[:, None]).reshape(-1, v.shape[-1])
-            zt = z[:, None].expand(-1, n_t, -1).reshape(-1, z.shape[-1])
             with torch.no_grad():
-                end, _ = self.integrate(zt, vt)
-            end = end.reshape(z.shape[0], n_t, z.shape[-1])
-            return chart.finish(end, batch, like)
+                positions = self.positions(z, v, t)
+            return chart.finish(positions, batch, like)
 
         return path

@@ -7,15 +7,20 @@ by Levenberg-Marquardt (damped Newton): the Hessian is block tridiagonal,
 with blocks ``T (2 G_i + H_i)`` on the diagonal and ``-T J_i^T J_{i+1}``
 beside it, and is solved in ``O(T d^3)`` per pair
 (:func:`~geomstats_gen.core.linalg.block_tridiagonal_solve`). All pairs are
-solved together. The chord length of the discrete minimiser underestimates
-the distance by ``O(1 / T^2)`` (on a sphere exactly ``2 T sin(d / 2T)``), so
-the solve is repeated with ``2 T`` nodes (started from the first path) and
-lengths and initial velocities are extrapolated (Richardson): the error
-becomes ``O(1 / T^4)``.
-"""
+solved together.
 
-import dataclasses
-import warnings
+Error control. The chord length ``L_T`` of the discrete minimiser
+underestimates the distance by ``O(1 / T^2)`` (on a sphere exactly
+``2 T sin(d / 2T)``). The solve is repeated with twice the segments, warm
+started from the interpolant of the previous path
+(:mod:`~geomstats_gen.geometry.dense`), and lengths and initial velocities
+are extrapolated: ``E_T = (4 L_T - L_{T/2}) / 3`` has an ``O(1 / T^4)``
+error, which the difference of two consecutive extrapolations estimates
+(``|E_T - E_{T/2}| / 15``). The pairs whose estimate misses ``rtol``, or
+whose path has a chord that leaves the manifold, are refined again (only
+those, still batched) up to ``max_nodes`` segments; the ones left
+unresolved are flagged and named in a warning.
+"""
 
 import torch
 from geomstats.numerics.geodesic import LogSolver
@@ -23,18 +28,25 @@ from geomstats.numerics.geodesic import LogSolver
 from geomstats_gen.core.chart import as_chart
 from geomstats_gen.core.checks import (
     check_choice,
+    check_finite,
     check_int,
     check_number,
     check_positive_int,
 )
-from geomstats_gen.exceptions import ConvergenceWarning
+from geomstats_gen.geometry.dense import (
+    hermite,
+    interleave,
+    midpoint_checks,
+    node_velocities,
+    resample,
+)
 from geomstats_gen.geometry.exp import GeodesicODEExpSolver
 from geomstats_gen.geometry.path_energy import (
     energy_and_chords,
     initial_velocity,
     minimize_path_energy,
-    refine_nodes,
 )
+from geomstats_gen.geometry.result import GeodesicResult, warn_unconverged
 
 __all__ = [
     "DiscreteEnergyLogSolver",
@@ -44,44 +56,22 @@ __all__ = [
 
 LOG_METHODS = ("auto", "newton", "gauss-newton")
 
-
-@dataclasses.dataclass
-class GeodesicResult:
-    """Diagnostics of a batch of connecting geodesics.
-
-    Attributes
-    ----------
-    path : torch.Tensor, shape=[..., n_nodes + 1, d]
-        Nodes of the discrete geodesic (the finer one when extrapolating).
-    log : torch.Tensor, shape=[..., d]
-        Initial velocity: the Riemannian logarithm of the end point.
-    length : torch.Tensor, shape=[...]
-        Geodesic distance estimate (extrapolated when ``extrapolate``).
-    chord_length : torch.Tensor, shape=[...]
-        Length of the decoded polygon of ``path``, without extrapolation.
-    energy : torch.Tensor, shape=[...]
-        Discrete energy of ``path``.
-    iterations : torch.Tensor of int, shape=[...]
-        Levenberg-Marquardt iterations used (both levels added).
-    converged : torch.Tensor of bool, shape=[...]
-        Whether the tolerance was met.
-    """
-
-    path: torch.Tensor
-    log: torch.Tensor
-    length: torch.Tensor
-    chord_length: torch.Tensor
-    energy: torch.Tensor
-    iterations: torch.Tensor
-    converged: torch.Tensor
-
-    def map(self, fn):
-        """Apply ``fn`` to every tensor field."""
-        return GeodesicResult(**{f.name: fn(getattr(self, f.name)) for f in dataclasses.fields(self)})
+# The error estimate is the asymptotic one times this factor (the estimate
+# then bounds the true error of the extrapolated length in the
+# pre-asymptotic regime too; benchmarks/bench_error_estimate.py).
+SAFETY = 2.0
+# A chord whose decoded midpoint is farther than this (relative to the
+# chord) from the chord's midpoint leaves the manifold. A resolved segment
+# has ``kappa c / 8``: 0.1 means a segment turning by about 0.8 rad.
+SHORTCUT_TOL = 0.1
 
 
 def _default_tol(dtype):
     return 1e-10 if dtype == torch.float64 else 2e-5
+
+
+def _default_rtol(dtype):
+    return 1e-6 if dtype == torch.float64 else 1e-5
 
 
 class DiscreteEnergyLogSolver(LogSolver):
@@ -91,17 +81,29 @@ class DiscreteEnergyLogSolver(LogSolver):
     ----------
     space : DecoderChart or GeneratedManifold
     n_nodes : int
-        Number of segments ``T`` of the coarse discrete path (at least 2).
-        With ``extrapolate``, a second path of ``2 T`` segments is solved.
+        Segments ``T`` of the coarsest discrete path (at least 2). With
+        ``extrapolate``, paths of ``2 T`` and ``4 T`` segments are solved
+        too (the error estimate needs three resolutions), then more for the
+        pairs that miss ``rtol``.
+    rtol : float, optional
+        Relative tolerance on the length: a pair is resolved when its error
+        estimate is below ``rtol * length`` (or below the rounding floor of
+        the decoder's dtype, when that is larger). Default: ``1e-6`` for
+        float64 decoders, ``1e-5`` for float32 ones.
+    max_nodes : int
+        Cap on the segments of a refined path. Pairs still unresolved there
+        are flagged ``converged=False`` with a
+        :class:`~geomstats_gen.exceptions.ConvergenceWarning`. The minimum
+        resolutions (``4 T``, or ``2 T`` without ``extrapolate``) are
+        always solved.
     tol : float, optional
-        Relative tolerance on node updates. Default: ``1e-10`` for float64
-        decoders, ``2e-5`` for float32 ones.
+        Relative tolerance of the energy minimiser on node updates.
+        Default: ``1e-10`` for float64 decoders, ``2e-5`` for float32 ones.
     max_iter : int
-        Cap on Levenberg-Marquardt iterations per level.
+        Cap on Levenberg-Marquardt iterations per resolution.
     extrapolate : bool
-        Richardson extrapolation of lengths and initial velocities from
-        ``T`` and ``2 T`` segments (error ``O(1/T^4)`` instead of
-        ``O(1/T^2)``).
+        Richardson extrapolation of lengths and initial velocities (error
+        ``O(1/T^4)`` instead of ``O(1/T^2)``).
     max_pairs : int, optional
         Pairs solved together; larger batches are split. Default: chosen so
         that one batch's Jacobians hold about the chart's ``max_elements``
@@ -115,15 +117,17 @@ class DiscreteEnergyLogSolver(LogSolver):
         flat. ``"auto"`` (default) starts each path with Gauss-Newton and
         switches it to Newton when its convergence is slow.
     exp_solver : GeodesicODEExpSolver, optional
-        Integrator of :meth:`geodesic_bvp`. Default: a
-        :class:`~geomstats_gen.geometry.exp.GeodesicODEExpSolver` with its
-        default settings.
+        Integrator for the times outside ``[0, 1]`` of :meth:`geodesic_bvp`.
+        Default: a :class:`~geomstats_gen.geometry.exp.GeodesicODEExpSolver`
+        with its default settings.
     """
 
     def __init__(
         self,
         space,
-        n_nodes=16,
+        n_nodes=8,
+        rtol=None,
+        max_nodes=256,
         tol=None,
         max_iter=50,
         extrapolate=True,
@@ -136,6 +140,8 @@ class DiscreteEnergyLogSolver(LogSolver):
         self.chart = as_chart(space)
         self.exp_solver = exp_solver
         self.n_nodes = n_nodes
+        self.rtol = rtol
+        self.max_nodes = max_nodes
         self.tol = tol
         self.max_iter = max_iter
         self.extrapolate = extrapolate
@@ -143,10 +149,17 @@ class DiscreteEnergyLogSolver(LogSolver):
 
     def _check_settings(self):
         check_int(self.n_nodes, "n_nodes", minimum=2)
+        check_int(self.max_nodes, "max_nodes", minimum=2)
         check_positive_int(self.max_iter, "max_iter")
         check_number(self.tol, "tol", low=0, high=1, allow_none=True)
+        check_number(self.rtol, "rtol", low=0, high=1, allow_none=True)
         check_positive_int(self.max_pairs, "max_pairs", allow_none=True)
         check_choice(self.method, "method", LOG_METHODS)
+
+    @property
+    def min_levels(self):
+        """Resolutions always solved: 3 with extrapolation (the estimate needs them), else 2."""
+        return 3 if self.extrapolate else 2
 
     def solve(self, point, base_point, warn=True):
         """Connecting geodesics from ``base_point`` to ``point``, with diagnostics.
@@ -159,7 +172,7 @@ class DiscreteEnergyLogSolver(LogSolver):
             Start points.
         warn : bool
             Emit a :class:`ConvergenceWarning` naming the pairs that did not
-            converge.
+            converge or did not meet their tolerance.
 
         Returns
         -------
@@ -172,7 +185,7 @@ class DiscreteEnergyLogSolver(LogSolver):
         with torch.no_grad():
             result = self._solve_flat(z_start, z_end)
         if warn:
-            warn_unconverged(result.converged, batch, "log")
+            warn_unconverged(result.converged, batch, "log", result.shortcut)
 
         def to_caller(tensor):
             if tensor.is_floating_point():
@@ -185,89 +198,93 @@ class DiscreteEnergyLogSolver(LogSolver):
         """Solve on flat work tensors ``[p, d]``; returns a GeodesicResult."""
         chart = self.chart
         n_pairs, dim = z_start.shape
-        n_nodes = self.n_nodes
-        fine_nodes = 2 * n_nodes if self.extrapolate else n_nodes
+        finest = self.n_nodes * 2 ** (self.min_levels - 1)
         max_pairs = self.max_pairs or max(
-            1, chart.max_elements // max(1, fine_nodes * chart.embedding_dim * dim)
+            1, chart.max_elements // max(1, finest * chart.embedding_dim * dim)
         )
         if n_pairs > max_pairs:
-            parts = [
-                self._solve_flat(z_start[i : i + max_pairs], z_end[i : i + max_pairs])
-                for i in range(0, n_pairs, max_pairs)
-            ]
-            return GeodesicResult(
-                **{
-                    f.name: torch.cat([getattr(p, f.name) for p in parts])
-                    for f in dataclasses.fields(GeodesicResult)
-                }
+            return GeodesicResult.concatenate(
+                [
+                    self._solve_flat(z_start[i : i + max_pairs], z_end[i : i + max_pairs])
+                    for i in range(0, n_pairs, max_pairs)
+                ]
             )
+        out = _Outcome(chart, z_start, finest)
+        todo = (~(z_start == z_end).all(-1)).nonzero().squeeze(-1)
+        if todo.numel():
+            self._refine(z_start[todo], z_end[todo], todo, out)
+        return out.result()
+
+    def _refine(self, z_start, z_end, index, out):
+        """Solve resolution after resolution until every pair is resolved or capped."""
+        chart = self.chart
         tol = self.tol if self.tol is not None else _default_tol(z_start.dtype)
-        same = (z_start == z_end).all(-1)
-        t = torch.linspace(0, 1, n_nodes + 1, dtype=z_start.dtype, device=z_start.device)
+        rtol = self.rtol if self.rtol is not None else _default_rtol(z_start.dtype)
+        eps = torch.finfo(z_start.dtype).eps
+        n_seg = self.n_nodes
+        cap = max(self.max_nodes, self.n_nodes * 2 ** (self.min_levels - 1))
+        t = torch.linspace(0, 1, n_seg + 1, dtype=z_start.dtype, device=z_start.device)
         nodes = z_start[:, None] + t[None, :, None] * (z_end - z_start)[:, None]
-        todo = (~same).nonzero().squeeze(-1)
-        iterations = torch.zeros(n_pairs, dtype=torch.int64, device=z_start.device)
-        converged = torch.ones(n_pairs, dtype=torch.bool, device=z_start.device)
-
-        if todo.numel() == 0:  # every pair is a single point
-            zeros = z_start.new_zeros(n_pairs)
-            return GeodesicResult(
-                path=z_start[:, None].expand(n_pairs, fine_nodes + 1, dim).clone(),
-                log=torch.zeros_like(z_start),
-                length=zeros,
-                chord_length=zeros.clone(),
-                energy=zeros.clone(),
-                iterations=iterations,
-                converged=converged,
+        newton, prev, iterations = None, None, torch.zeros_like(index)
+        for level in range(64):
+            nodes, its, lm_ok, newton = minimize_path_energy(
+                chart, nodes, tol, self.max_iter, hessian=self.method, newton=newton
             )
-        coarse, its, conv, newton = minimize_path_energy(
-            chart, nodes[todo], tol, self.max_iter, hessian=self.method
-        )
-        iterations[todo] += its
-        converged[todo] &= conv
-        velocity_c = initial_velocity(chart, coarse)
-        energy_c, chord_c = energy_and_chords(chart.decode_nodes(coarse))
-        if self.extrapolate:
-            fine, its, conv, _ = minimize_path_energy(
-                chart,
-                refine_nodes(coarse),
-                tol,
-                self.max_iter,
-                hessian=self.method,
-                newton=newton,
+            iterations = iterations + its
+            decoded = chart.decode_nodes(nodes)
+            energy, chord = energy_and_chords(decoded)
+            velocity = initial_velocity(chart, nodes)
+            length, vel_x = chord, velocity
+            if self.extrapolate and prev is not None:
+                length = (4 * chord - prev["chord"]) / 3
+                vel_x = (4 * velocity - prev["velocity"]) / 3
+            if level + 1 < self.min_levels:
+                prev = dict(chord=chord, velocity=velocity, length=length, vel_x=vel_x)
+                nodes = interleave(nodes, midpoint_checks(chart, nodes, decoded)[2])
+                n_seg *= 2
+                continue
+            factor = 15.0 if self.extrapolate else 3.0
+            error = SAFETY * (length - prev["length"]).abs() / factor
+            log_error = SAFETY * torch.linalg.vector_norm(vel_x - prev["vel_x"], dim=-1) / factor
+            deviation, dense_length, mids = midpoint_checks(chart, nodes, decoded)
+            scale = torch.linalg.vector_norm(decoded, dim=-1).amax(-1)
+            floor = 8 * eps * (n_seg / decoded.shape[-1]) ** 0.5 * scale
+            error = error + floor
+            tolerance = torch.maximum(rtol * length, 2 * floor)
+            shortcut = deviation > SHORTCUT_TOL
+            resolved = (
+                lm_ok
+                & (error <= tolerance)
+                & ~shortcut
+                & ((dense_length - length).abs() <= 0.5 * tolerance)
             )
-            iterations[todo] += its
-            converged[todo] &= conv
-            velocity_f = initial_velocity(chart, fine)
-            energy_f, chord_f = energy_and_chords(chart.decode_nodes(fine))
-            length = (4 * chord_f - chord_c) / 3
-            velocity = (4 * velocity_f - velocity_c) / 3
-            path_t, energy_t, chord_t = fine, energy_f, chord_f
-        else:
-            length, velocity = chord_c, velocity_c
-            path_t, energy_t, chord_t = coarse, energy_c, chord_c
-        # Rescale the velocity so that its metric norm is the distance.
-        _, pushed = chart.pushforward(z_start[todo].contiguous(), velocity)
-        speed = torch.linalg.vector_norm(pushed, dim=-1)
-        velocity = velocity * (length / speed.clamp_min(torch.finfo(speed.dtype).tiny))[:, None]
+            done = resolved | torch.tensor(2 * n_seg > cap, device=resolved.device)
+            fields = dict(
+                nodes=nodes, log=vel_x, length=length, length_error=error,
+                length_tolerance=tolerance, log_error=log_error, chord_length=chord,
+                energy=energy, iterations=iterations, shortcut=shortcut, converged=resolved,
+            )
+            fin = done.nonzero().squeeze(-1)
+            out.record(index[fin], z_start[fin], {k: v[fin] for k, v in fields.items()}, n_seg)
+            keep = (~done).nonzero().squeeze(-1)
+            if keep.numel() == 0:
+                return
+            index, z_start, z_end = index[keep], z_start[keep], z_end[keep]
+            prev = dict(
+                chord=chord[keep], velocity=velocity[keep], length=length[keep], vel_x=vel_x[keep]
+            )
+            iterations, newton = iterations[keep], newton[keep]
+            nodes = interleave(nodes[keep], mids[keep])
+            # A path that jumps between layers stays in that local minimum
+            # when refined: restart it from the straight latent line, at the
+            # new resolution.
+            jumped = shortcut[keep]
+            t = torch.linspace(0, 1, 2 * n_seg + 1, dtype=nodes.dtype, device=nodes.device)
+            line = z_start[:, None] + t[None, :, None] * (z_end - z_start)[:, None]
+            nodes = torch.where(jumped[:, None, None], line, nodes)
+            n_seg *= 2
+        raise RuntimeError("unreachable: the resolution cap ends the refinement")
 
-        n_path = path_t.shape[1]
-        path = z_start[:, None].expand(n_pairs, n_path, dim).clone()
-        path[todo] = path_t
-        log = torch.zeros_like(z_start)
-        log[todo] = velocity
-        zeros = z_start.new_zeros(n_pairs)
-        out_length, out_energy, out_chord = zeros.clone(), zeros.clone(), zeros.clone()
-        out_length[todo], out_energy[todo], out_chord[todo] = length, energy_t, chord_t
-        return GeodesicResult(
-            path=path,
-            log=log,
-            length=out_length,
-            chord_length=out_chord,
-            energy=out_energy,
-            iterations=iterations,
-            converged=converged,
-        )
 
     def log(self, point, base_point):
         """Riemannian logarithm of ``point`` at ``base_point``.
@@ -284,33 +301,100 @@ class DiscreteEnergyLogSolver(LogSolver):
         return self.solve(point, base_point).log
 
     def geodesic_bvp(self, point, base_point):
-        """Geodesic from ``base_point`` to ``point``, as ``t -> Exp(t Log)``."""
+        """Geodesic from ``base_point`` to ``point``, for the cost of one solve.
+
+        The path interpolates the solved discrete geodesic (cubic Hermite
+        pieces through its nodes, :mod:`~geomstats_gen.geometry.dense`), so
+        it passes through both end points exactly (as given, even for a
+        float32 decoder) and its decoded length is
+        the reported distance to the solver's tolerance (the solver refines
+        until it is). Times outside ``[0, 1]`` continue the geodesic with
+        the exp map of ``exp_solver`` (one integration for all of them).
+
+        Parameters
+        ----------
+        point : array-like, shape=[..., d]
+        base_point : array-like, shape=[..., d]
+
+        Returns
+        -------
+        path : callable
+            ``path(t)`` for ``t`` of shape ``[n_t]`` (or a scalar) returns
+            points of shape ``[..., n_t, d]``.
+        """
+        result = self.solve(point, base_point)
+        nodes = result.path.clone()
+        batch, dim = nodes.shape[:-2], nodes.shape[-1]
+        # The ends exactly as given (a float32 decoder solved them rounded).
+        for k, end in ((0, base_point), (-1, point)):
+            end = torch.as_tensor(end, dtype=nodes.dtype, device=nodes.device)
+            nodes[..., k, :] = end.expand(*batch, dim)
+        flat = nodes.reshape(-1, nodes.shape[-2], dim)
+        velocities = node_velocities(flat)
         exp_solver = self.exp_solver or GeodesicODEExpSolver(self.chart)
-        return exp_solver.geodesic_ivp(self.log(point, base_point), base_point)
+        outside = None
+
+        def path(t):
+            nonlocal outside
+            t = check_finite(
+                torch.as_tensor(t, dtype=nodes.dtype, device=nodes.device).reshape(-1), "t"
+            )
+            out = hermite(flat, velocities, t.clamp(0, 1))
+            beyond = (t < 0) | (t > 1)
+            if bool(beyond.any()):
+                if outside is None:
+                    outside = exp_solver.geodesic_ivp(result.log, base_point)
+                far = outside(t[beyond])
+                out[:, beyond] = far.reshape(flat.shape[0], -1, dim).to(out.dtype)
+            return out.reshape(*batch, t.shape[0], dim)
+
+        return path
 
 
-def warn_unconverged(converged, batch_shape, what):
-    """Emit a :class:`ConvergenceWarning` naming the solves that did not converge.
+class _Outcome:
+    """Per-pair results, filled in as pairs are resolved (or capped)."""
 
-    Parameters
-    ----------
-    converged : torch.Tensor of bool, shape=[...]
-    batch_shape : tuple of int
-        Batch shape the flat indices of the message refer to.
-    what : str
-        Name of the computation.
-    """
-    failed = (~converged.reshape(-1)).nonzero().squeeze(-1)
-    if failed.numel():
-        shown = failed[:10].tolist()
-        more = "" if failed.numel() <= 10 else f" (and {failed.numel() - 10} more)"
-        warnings.warn(
-            f"{what}: {failed.numel()} of {converged.numel()} geodesic solves did not "
-            f"converge (flat indices over batch shape {tuple(batch_shape)}: "
-            f"{shown}{more}). Increase max_iter or n_nodes, or check that the "
-            "points lie in the region the decoder was trained on.",
-            ConvergenceWarning,
-            stacklevel=4,
+    def __init__(self, chart, z_start, n_segments):
+        n_pairs = z_start.shape[0]
+        self.chart = chart
+        self.z_start = z_start
+        self.groups = []
+        zeros = z_start.new_zeros(n_pairs)
+        self.fields = dict(
+            log=torch.zeros_like(z_start),
+            length=zeros,
+            length_error=zeros.clone(),
+            length_tolerance=zeros.clone(),
+            log_error=zeros.clone(),
+            chord_length=zeros.clone(),
+            energy=zeros.clone(),
+            iterations=torch.zeros(n_pairs, dtype=torch.int64, device=z_start.device),
+            n_segments=torch.zeros(n_pairs, dtype=torch.int64, device=z_start.device),
+            shortcut=torch.zeros(n_pairs, dtype=torch.bool, device=z_start.device),
+            converged=torch.ones(n_pairs, dtype=torch.bool, device=z_start.device),
         )
+        self.n_out = n_segments
 
+    def record(self, index, z_start, fields, n_segments):
+        """Store the pairs ``index`` solved with ``n_segments`` segments."""
+        if index.numel() == 0:
+            return
+        nodes = fields.pop("nodes")
+        # Rescale the velocity so that its metric norm is the distance.
+        _, pushed = self.chart.pushforward(z_start.contiguous(), fields["log"])
+        speed = torch.linalg.vector_norm(pushed, dim=-1).clamp_min(torch.finfo(pushed.dtype).tiny)
+        fields["log"] = fields["log"] * (fields["length"] / speed)[:, None]
+        fields["log_error"] = fields["log_error"] * (fields["length"] / speed)
+        for name, value in fields.items():
+            self.fields[name][index] = value
+        self.fields["n_segments"][index] = n_segments
+        self.groups.append((index, nodes))
+        self.n_out = max(self.n_out, n_segments)
 
+    def result(self):
+        """The GeodesicResult, every path at the finest resolution of the batch."""
+        n_pairs, dim = self.z_start.shape
+        path = self.z_start[:, None].expand(n_pairs, self.n_out + 1, dim).clone()
+        for index, nodes in self.groups:
+            path[index] = resample(nodes, self.n_out)
+        return GeodesicResult(path=path, **self.fields)

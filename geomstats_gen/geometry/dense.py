@@ -1,0 +1,161 @@
+"""Dense paths through the nodes of a discrete geodesic, and their checks.
+
+The nodes ``z_0 .. z_T`` of a solved discrete geodesic are (to the solver's
+accuracy) equally spaced in arc length, so they are samples of the geodesic
+at ``t_i = i / T``. Between them the path is a cubic Hermite interpolant
+whose node velocities are fourth-order finite differences of the nodes
+(:func:`node_velocities`): no decoder evaluation, interpolation error
+``O(h^4)`` where the latent curve is smooth, and the path passes exactly
+through every node, the two end points included.
+
+:func:`midpoint_checks` decodes the interpolant at the middle of every
+segment. That one decode per segment tells two things:
+
+- whether a chord leaves the manifold (a *shortcut*): the decoded midpoint
+  of a resolved segment lies within ``O(kappa c^2)`` of the chord's
+  midpoint (``c`` the chord, ``kappa`` the curvature of the decoded curve),
+  whereas a chord that jumps between two layers of a folded surface has a
+  midpoint that decodes a chord length or more away;
+- the length of the dense path itself: the polygon through the nodes and the
+  midpoints has ``2 T`` chords, and Richardson extrapolation of the two
+  polygons gives the length of the decoded interpolant to ``O(h^4)``.
+"""
+
+import torch
+
+from geomstats_gen.geometry.path_energy import path_segment_lengths
+
+__all__ = [
+    "hermite",
+    "hermite_midpoints",
+    "interleave",
+    "midpoint_checks",
+    "node_velocities",
+    "resample",
+]
+
+# Fourth-order finite differences on a uniform grid (step 1), as weights of
+# z_0 .. z_4: the first two rows are one-sided (at the ends), the last is the
+# centred stencil of z_{i-2} .. z_{i+2}.
+_FD_START = (
+    (-25 / 12, 4.0, -3.0, 4 / 3, -1 / 4),
+    (-1 / 4, -5 / 6, 3 / 2, -1 / 2, 1 / 12),
+)
+_FD_CENTRE = (1 / 12, -2 / 3, 0.0, 2 / 3, -1 / 12)
+
+
+def node_velocities(nodes):
+    """Velocities ``dz/dt`` at the nodes of paths sampled at ``t_i = i / T``.
+
+    Fourth-order finite differences (one-sided at the two first and two
+    last nodes); second order with 3 or 4 nodes.
+
+    Parameters
+    ----------
+    nodes : torch.Tensor, shape=[p, T + 1, d]
+
+    Returns
+    -------
+    velocities : torch.Tensor, shape=[p, T + 1, d]
+    """
+    n_segments = nodes.shape[1] - 1
+    if n_segments < 4:
+        return n_segments * torch.gradient(nodes, dim=1)[0]
+    out = torch.empty_like(nodes)
+    out[:, 2:-2] = sum(w * nodes[:, k : k + n_segments - 3] for k, w in enumerate(_FD_CENTRE) if w)
+    head = nodes[:, :5]
+    tail = nodes[:, -5:].flip(1)
+    for row, weights in enumerate(_FD_START):
+        out[:, row] = sum(w * head[:, k] for k, w in enumerate(weights))
+        out[:, -1 - row] = -sum(w * tail[:, k] for k, w in enumerate(weights))
+    return n_segments * out
+
+
+def hermite(nodes, velocities, t):
+    """Evaluate the cubic Hermite interpolant of paths at times ``t``.
+
+    Parameters
+    ----------
+    nodes, velocities : torch.Tensor, shape=[p, T + 1, d]
+        Node positions at ``t_i = i / T`` and their ``dz/dt``.
+    t : torch.Tensor, shape=[n_t]
+        Times in ``[0, 1]``.
+
+    Returns
+    -------
+    points : torch.Tensor, shape=[p, n_t, d]
+    """
+    n_segments = nodes.shape[1] - 1
+    s = t.to(nodes.dtype) * n_segments
+    seg = s.floor().clamp(0, n_segments - 1).long()
+    u = (s - seg)[None, :, None]
+    h = 1.0 / n_segments
+    z0, z1 = nodes[:, seg], nodes[:, seg + 1]
+    v0, v1 = velocities[:, seg] * h, velocities[:, seg + 1] * h
+    u2, u3 = u * u, u * u * u
+    return (
+        (2 * u3 - 3 * u2 + 1) * z0
+        + (u3 - 2 * u2 + u) * v0
+        + (-2 * u3 + 3 * u2) * z1
+        + (u3 - u2) * v1
+    )
+
+
+def hermite_midpoints(nodes):
+    """The interpolant at the middle of every segment, ``[p, T + 1, d] -> [p, T, d]``."""
+    n_segments = nodes.shape[1] - 1
+    vel = node_velocities(nodes) / n_segments
+    return 0.5 * (nodes[:, 1:] + nodes[:, :-1]) + 0.125 * (vel[:, :-1] - vel[:, 1:])
+
+
+def resample(nodes, n_segments):
+    """The interpolant at ``n_segments + 1`` equally spaced times (the nodes when equal)."""
+    if nodes.shape[1] - 1 == n_segments:
+        return nodes
+    t = torch.linspace(0, 1, n_segments + 1, dtype=nodes.dtype, device=nodes.device)
+    out = hermite(nodes, node_velocities(nodes), t)
+    out[:, 0], out[:, -1] = nodes[:, 0], nodes[:, -1]
+    return out
+
+
+def midpoint_checks(chart, nodes, decoded):
+    """Shortcut test and dense length from one decode per segment.
+
+    Parameters
+    ----------
+    chart : DecoderChart
+    nodes : torch.Tensor, shape=[p, T + 1, d]
+    decoded : torch.Tensor, shape=[p, T + 1, D]
+        ``g(nodes)``.
+
+    Returns
+    -------
+    deviation : torch.Tensor, shape=[p]
+        Largest distance, over the segments, between the decoded midpoint of
+        the interpolant and the midpoint of the chord, relative to the chord.
+    dense_length : torch.Tensor, shape=[p]
+        Length of the decoded interpolant (Richardson extrapolation of the
+        polygons through ``T + 1`` and ``2 T + 1`` of its points).
+    mids : torch.Tensor, shape=[p, T, d]
+        The midpoints (the new nodes of a refined path).
+    """
+    mids = hermite_midpoints(nodes)
+    g_mid = chart.decode_nodes(mids)
+    chords = path_segment_lengths(decoded)
+    centre = 0.5 * (decoded[:, 1:] + decoded[:, :-1])
+    tiny = torch.finfo(decoded.dtype).tiny
+    deviation = (
+        torch.linalg.vector_norm(g_mid - centre, dim=-1) / chords.clamp_min(tiny)
+    ).amax(-1)
+    halves = torch.linalg.vector_norm(g_mid - decoded[:, :-1], dim=-1) + torch.linalg.vector_norm(
+        decoded[:, 1:] - g_mid, dim=-1
+    )
+    dense_length = (4 * halves.sum(-1) - chords.sum(-1)) / 3
+    return deviation, dense_length, mids
+
+
+def interleave(nodes, mids):
+    """Nodes and segment midpoints merged: a path with twice the segments."""
+    p, _, dim = nodes.shape
+    fine = torch.stack([nodes[:, :-1], mids], dim=2).reshape(p, -1, dim)
+    return torch.cat([fine, nodes[:, -1:]], dim=1)
