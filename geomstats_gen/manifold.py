@@ -99,7 +99,8 @@ class GeneratedManifold(ImmersedSet):
     that its largest intermediate tensor holds at most ``max_elements``
     numbers (``chunk_size`` points if given), e.g. ``max_elements / (D d)``
     points per chunk for Jacobians; the log solver likewise solves at most
-    ``max_elements / (2 n_nodes D d)`` pairs at a time. Peak memory per call
+    ``max_elements / (4 n_nodes D d)`` pairs at a time (fewer at
+    the finer resolutions of refined pairs). Peak memory per call
     is therefore a few times ``max_elements`` times the size of the working
     dtype, whatever the batch size; chunked and unchunked results agree to
     rounding.

@@ -10,6 +10,24 @@ from geomstats_gen import GeneratedManifold
 F64 = known.F64
 
 
+#: Devices of the placement tests: the CPU always, CUDA where there is one.
+CUDA_REASON = "CUDA is not available on this machine (the GPU cases run where it is)"
+DEVICES = [
+    "cpu",
+    pytest.param(
+        "cuda",
+        marks=[pytest.mark.cuda,
+               pytest.mark.skipif(not torch.cuda.is_available(), reason=CUDA_REASON)],
+    ),
+]
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    """A torch device name: ``"cpu"``, and ``"cuda"`` when available."""
+    return request.param
+
+
 @pytest.fixture
 def linear_matrix():
     gen = torch.Generator().manual_seed(3)

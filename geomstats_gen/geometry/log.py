@@ -38,7 +38,6 @@ from geomstats_gen.geometry.dense import (
     interleave,
     midpoint_checks,
     node_velocities,
-    resample,
 )
 from geomstats_gen.geometry.exp import GeodesicODEExpSolver
 from geomstats_gen.geometry.path_energy import (
@@ -46,7 +45,7 @@ from geomstats_gen.geometry.path_energy import (
     initial_velocity,
     minimize_path_energy,
 )
-from geomstats_gen.geometry.result import GeodesicResult, warn_unconverged
+from geomstats_gen.geometry.result import GeodesicResult, ResultBuilder, warn_unconverged
 
 __all__ = [
     "DiscreteEnergyLogSolver",
@@ -209,13 +208,29 @@ class DiscreteEnergyLogSolver(LogSolver):
                     for i in range(0, n_pairs, max_pairs)
                 ]
             )
-        out = _Outcome(chart, z_start, finest)
+        out = ResultBuilder(chart, z_start, finest)
         todo = (~(z_start == z_end).all(-1)).nonzero().squeeze(-1)
         if todo.numel():
-            self._refine(z_start[todo], z_end[todo], todo, out)
+            self._refine(z_start[todo], z_end[todo], todo, out, budget=max_pairs * finest)
         return out.result()
 
-    def _refine(self, z_start, z_end, index, out):
+    def _minimize(self, nodes, tol, newton, budget):
+        """:func:`minimize_path_energy` on at most ``budget`` segments at a time."""
+        per = max(1, budget // (nodes.shape[1] - 1))
+        if nodes.shape[0] <= per:
+            return minimize_path_energy(
+                self.chart, nodes, tol, self.max_iter, hessian=self.method, newton=newton
+            )
+        parts = [
+            minimize_path_energy(
+                self.chart, nodes[i : i + per], tol, self.max_iter, hessian=self.method,
+                newton=None if newton is None else newton[i : i + per],
+            )
+            for i in range(0, nodes.shape[0], per)
+        ]
+        return tuple(torch.cat(field) for field in zip(*parts))
+
+    def _refine(self, z_start, z_end, index, out, budget):
         """Solve resolution after resolution until every pair is resolved or capped."""
         chart = self.chart
         tol = self.tol if self.tol is not None else _default_tol(z_start.dtype)
@@ -227,9 +242,7 @@ class DiscreteEnergyLogSolver(LogSolver):
         nodes = z_start[:, None] + t[None, :, None] * (z_end - z_start)[:, None]
         newton, prev, iterations = None, None, torch.zeros_like(index)
         for level in range(64):
-            nodes, its, lm_ok, newton = minimize_path_energy(
-                chart, nodes, tol, self.max_iter, hessian=self.method, newton=newton
-            )
+            nodes, its, lm_ok, newton = self._minimize(nodes, tol, newton, budget)
             iterations = iterations + its
             decoded = chart.decode_nodes(nodes)
             energy, chord = energy_and_chords(decoded)
@@ -349,52 +362,3 @@ class DiscreteEnergyLogSolver(LogSolver):
             return out.reshape(*batch, t.shape[0], dim)
 
         return path
-
-
-class _Outcome:
-    """Per-pair results, filled in as pairs are resolved (or capped)."""
-
-    def __init__(self, chart, z_start, n_segments):
-        n_pairs = z_start.shape[0]
-        self.chart = chart
-        self.z_start = z_start
-        self.groups = []
-        zeros = z_start.new_zeros(n_pairs)
-        self.fields = dict(
-            log=torch.zeros_like(z_start),
-            length=zeros,
-            length_error=zeros.clone(),
-            length_tolerance=zeros.clone(),
-            log_error=zeros.clone(),
-            chord_length=zeros.clone(),
-            energy=zeros.clone(),
-            iterations=torch.zeros(n_pairs, dtype=torch.int64, device=z_start.device),
-            n_segments=torch.zeros(n_pairs, dtype=torch.int64, device=z_start.device),
-            shortcut=torch.zeros(n_pairs, dtype=torch.bool, device=z_start.device),
-            converged=torch.ones(n_pairs, dtype=torch.bool, device=z_start.device),
-        )
-        self.n_out = n_segments
-
-    def record(self, index, z_start, fields, n_segments):
-        """Store the pairs ``index`` solved with ``n_segments`` segments."""
-        if index.numel() == 0:
-            return
-        nodes = fields.pop("nodes")
-        # Rescale the velocity so that its metric norm is the distance.
-        _, pushed = self.chart.pushforward(z_start.contiguous(), fields["log"])
-        speed = torch.linalg.vector_norm(pushed, dim=-1).clamp_min(torch.finfo(pushed.dtype).tiny)
-        fields["log"] = fields["log"] * (fields["length"] / speed)[:, None]
-        fields["log_error"] = fields["log_error"] * (fields["length"] / speed)
-        for name, value in fields.items():
-            self.fields[name][index] = value
-        self.fields["n_segments"][index] = n_segments
-        self.groups.append((index, nodes))
-        self.n_out = max(self.n_out, n_segments)
-
-    def result(self):
-        """The GeodesicResult, every path at the finest resolution of the batch."""
-        n_pairs, dim = self.z_start.shape
-        path = self.z_start[:, None].expand(n_pairs, self.n_out + 1, dim).clone()
-        for index, nodes in self.groups:
-            path[index] = resample(nodes, self.n_out)
-        return GeodesicResult(path=path, **self.fields)

@@ -16,7 +16,6 @@ __all__ = [
     "initial_velocity",
     "minimize_path_energy",
     "path_segment_lengths",
-    "refine_nodes",
 ]
 
 
@@ -95,9 +94,14 @@ def minimize_path_energy(
     eps = torch.finfo(nodes.dtype).eps
     prev_move = torch.full((n_paths,), float("inf"), dtype=nodes.dtype, device=nodes.device)
     for _ in range(max_iter):
-        active = (~converged).nonzero().squeeze(-1)
-        if active.numel() == 0:
+        # One host transfer per iteration gives both index sets (the paths
+        # still running, and which of them take Newton steps).
+        flags = torch.stack([~converged, use_newton]).cpu()
+        active_host = flags[0].nonzero().squeeze(-1)
+        if active_host.numel() == 0:
             break
+        active = active_host.to(nodes.device)
+        rows = flags[1][active_host].nonzero().squeeze(-1).to(nodes.device)
         interior = nodes[active, 1:-1]
         n_act = active.numel()
         flat = interior.reshape(-1, dim)
@@ -110,7 +114,6 @@ def minimize_path_energy(
         jac_t = jac.transpose(-1, -2)
         grad = n_segments * (jac_t @ second_diff[..., None]).squeeze(-1)
         diag = 2 * n_segments * (jac_t @ jac)
-        rows = use_newton[active].nonzero().squeeze(-1)
         if rows.numel():
             curv = chart.weighted_hessian(
                 interior[rows].reshape(-1, dim),
@@ -121,8 +124,13 @@ def minimize_path_energy(
         scale = torch.diagonal(diag, dim1=-2, dim2=-1).abs().mean(dim=(-1, -2))
         seg_len = chords / n_segments
         settled = torch.zeros(n_act, dtype=torch.bool, device=nodes.device)
-        for _attempt in range(max_attempts):
-            idx = (~settled).nonzero().squeeze(-1)
+        for attempt in range(max_attempts):
+            # Every path tries a step first; only the rejected ones retry
+            # (one host transfer per retry).
+            if attempt == 0:
+                idx = torch.arange(n_act, device=nodes.device)
+            else:
+                idx = (~settled).nonzero().squeeze(-1)
             if idx.numel() == 0:
                 break
             damp = (lam[active[idx]] * scale[idx])[:, None, None, None] * eye
@@ -144,15 +152,18 @@ def minimize_path_energy(
             # means the working precision is exhausted.
             stalled = ok & (energy[idx] - energy_cand <= 8 * eps * energy[idx])
             small = small | stalled
-            nodes[active[idx[ok]], 1:-1] = candidate[ok]
+            # Updates by masks, not boolean indexing (no host transfer).
+            rows_now = active[idx]
+            nodes[rows_now, 1:-1] = torch.where(ok[:, None, None], candidate, interior[idx])
             if hessian == "auto":
-                moved = active[idx[ok]]
-                use_newton[moved] |= move[ok] > 0.1 * prev_move[moved]
-                prev_move[moved] = move[ok]
-            lam[active[idx[ok]]] = torch.clamp(lam[active[idx[ok]]] / 10, min=1e-12)
-            lam[active[idx[~ok]]] = lam[active[idx[~ok]]] * 10
-            settled[idx[ok | small]] = True
-            converged[active[idx[small]]] = True
+                slow = move > 0.1 * prev_move[rows_now]
+                use_newton[rows_now] = use_newton[rows_now] | (ok & slow)
+                prev_move[rows_now] = torch.where(ok, move, prev_move[rows_now])
+            lam[rows_now] = torch.where(
+                ok, torch.clamp(lam[rows_now] / 10, min=1e-12), lam[rows_now] * 10
+            )
+            settled[idx] = settled[idx] | ok | small
+            converged[rows_now] = converged[rows_now] | small
         iterations[active] += 1
     return nodes, iterations, converged, use_newton
 
@@ -171,10 +182,3 @@ def initial_velocity(chart, nodes):
     g0, jac = chart.value_and_jacobian(z0.contiguous())
     chord = chart.decode(nodes[:, 1].contiguous()) - g0
     return pullback_solve(jac, n_segments * chord)
-
-
-def refine_nodes(nodes):
-    """Insert latent midpoints: a path with twice as many segments."""
-    mids = 0.5 * (nodes[:, 1:] + nodes[:, :-1])
-    fine = torch.stack([nodes[:, :-1], mids], dim=2).reshape(nodes.shape[0], -1, nodes.shape[-1])
-    return torch.cat([fine, nodes[:, -1:]], dim=1)

@@ -6,8 +6,9 @@ import warnings
 import torch
 
 from geomstats_gen.exceptions import ConvergenceWarning
+from geomstats_gen.geometry.dense import resample
 
-__all__ = ["GeodesicResult", "warn_unconverged"]
+__all__ = ["GeodesicResult", "ResultBuilder", "warn_unconverged"]
 
 
 @dataclasses.dataclass
@@ -76,10 +77,14 @@ class GeodesicResult:
 
     @classmethod
     def concatenate(cls, parts):
-        """Results of consecutive flat batches as one."""
-        return cls(
-            **{f.name: torch.cat([getattr(p, f.name) for p in parts]) for f in dataclasses.fields(cls)}
-        )
+        """Results of consecutive flat batches as one (paths at the finest resolution)."""
+        n_out = max(p.path.shape[1] for p in parts) - 1
+        fields = {
+            f.name: torch.cat([getattr(p, f.name) for p in parts])
+            for f in dataclasses.fields(cls)
+            if f.name != "path"
+        }
+        return cls(path=torch.cat([resample(p.path, n_out) for p in parts]), **fields)
 
 
 def warn_unconverged(converged, batch_shape, what, shortcut=None):
@@ -102,7 +107,8 @@ def warn_unconverged(converged, batch_shape, what, shortcut=None):
         jumps = "" if shortcut is None else int(shortcut.reshape(-1)[failed].sum())
         jumps = (
             f" {jumps} of them still had a chord that leaves the manifold (a shortcut "
-            "between layers of a folded surface: their lengths are too short)."
+            "between layers of a folded surface, or nodes too sparse to follow the "
+            "path near a singularity of the chart)."
             if jumps
             else ""
         )
@@ -115,3 +121,52 @@ def warn_unconverged(converged, batch_shape, what, shortcut=None):
             ConvergenceWarning,
             stacklevel=4,
         )
+
+
+class ResultBuilder:
+    """Per-pair results, filled in as pairs are resolved (or capped)."""
+
+    def __init__(self, chart, z_start, n_segments):
+        n_pairs = z_start.shape[0]
+        self.chart = chart
+        self.z_start = z_start
+        self.groups = []
+        zeros = z_start.new_zeros(n_pairs)
+        self.fields = dict(
+            log=torch.zeros_like(z_start),
+            length=zeros,
+            length_error=zeros.clone(),
+            length_tolerance=zeros.clone(),
+            log_error=zeros.clone(),
+            chord_length=zeros.clone(),
+            energy=zeros.clone(),
+            iterations=torch.zeros(n_pairs, dtype=torch.int64, device=z_start.device),
+            n_segments=torch.zeros(n_pairs, dtype=torch.int64, device=z_start.device),
+            shortcut=torch.zeros(n_pairs, dtype=torch.bool, device=z_start.device),
+            converged=torch.ones(n_pairs, dtype=torch.bool, device=z_start.device),
+        )
+        self.n_out = n_segments
+
+    def record(self, index, z_start, fields, n_segments):
+        """Store the pairs ``index`` solved with ``n_segments`` segments."""
+        if index.numel() == 0:
+            return
+        nodes = fields.pop("nodes")
+        # Rescale the velocity so that its metric norm is the distance.
+        _, pushed = self.chart.pushforward(z_start.contiguous(), fields["log"])
+        speed = torch.linalg.vector_norm(pushed, dim=-1).clamp_min(torch.finfo(pushed.dtype).tiny)
+        fields["log"] = fields["log"] * (fields["length"] / speed)[:, None]
+        fields["log_error"] = fields["log_error"] * (fields["length"] / speed)
+        for name, value in fields.items():
+            self.fields[name][index] = value
+        self.fields["n_segments"][index] = n_segments
+        self.groups.append((index, nodes))
+        self.n_out = max(self.n_out, n_segments)
+
+    def result(self):
+        """The GeodesicResult, every path at the finest resolution of the batch."""
+        n_pairs, dim = self.z_start.shape
+        path = self.z_start[:, None].expand(n_pairs, self.n_out + 1, dim).clone()
+        for index, nodes in self.groups:
+            path[index] = resample(nodes, self.n_out)
+        return GeodesicResult(path=path, **self.fields)

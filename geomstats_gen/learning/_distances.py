@@ -136,17 +136,19 @@ def pair_lengths(space, start, end, chunk=DEFAULT_CHUNK, progress=None, desc="ge
         from tqdm.auto import tqdm
 
         bounds = tqdm(bounds, desc=desc, unit="chunk", total=len(bounds))
-    n_bad = 0
+    n_bad, n_jump = 0, 0
     for lo in bounds:
         hi = min(lo + chunk, n_pairs)
         result = solver.solve(end[lo:hi], start[lo:hi], warn=False)
         out[lo:hi] = result.length.to(out)
         n_bad += int((~result.converged).sum())
+        n_jump += int(result.shortcut.sum())
     if n_bad:
+        jumps = f" ({n_jump} with a chord that leaves the manifold)" if n_jump else ""
         warnings.warn(
-            f"{n_bad} of {n_pairs} geodesic solves did not reach their tolerance; "
+            f"{n_bad} of {n_pairs} geodesic solves did not reach their tolerance{jumps}; "
             "their lengths may be inaccurate (see space.metric.log_solver: "
-            "max_iter, n_nodes).",
+            "rtol, max_nodes, max_iter).",
             ConvergenceWarning,
             stacklevel=3,
         )

@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import torch
 
+from geomstats_gen.geometry.dense import hermite, node_velocities
 from geomstats_gen.exceptions import OutsideDomainWarning
 from geomstats_gen.learning import class_separability, pairwise_geodesic_distances
 from geomstats_gen.measures import (
@@ -75,13 +76,10 @@ def geodesics(ctx):
     paths = result.path.cpu().numpy()  # [p, n_nodes + 1, d]
     t = torch.linspace(0.0, 1.0, n_strip, dtype=F64)
     a0, b0 = start_t[0], end_t[0]
-    # Points of the discrete geodesic at t (its nodes are equally spaced in
-    # image space: the path-energy minimiser has constant speed).
-    nodes = result.path[0].to(F64).cpu()
-    pos = t * (nodes.shape[0] - 1)
-    low = pos.floor().long().clamp(max=nodes.shape[0] - 2)
-    frac = (pos - low)[:, None]
-    geo_strip_codes = (1 - frac) * nodes[low] + frac * nodes[low + 1]
+    # Points of the geodesic at t: the dense path through the solved nodes
+    # (equally spaced in image space: the geodesic has constant speed).
+    nodes = result.path[:1].to(F64).cpu()
+    geo_strip_codes = hermite(nodes, node_velocities(nodes), t)[0]
     lin_strip_codes = a0 + t[:, None] * (b0 - a0)
     geo_images = to_numpy(ctx.image_space.immersion(geo_strip_codes))
     lin_images = to_numpy(ctx.image_space.immersion(lin_strip_codes))
@@ -112,10 +110,13 @@ def geodesics(ctx):
                 "linear_length": json_float(ratio_pairs.linear_length[k]),
                 "ratio": json_float(ratio_pairs.ratio[k]),
                 "euclidean_latent_distance": json_float(np.linalg.norm(codes_np[s] - codes_np[e])),
+                "length_error": json_float(result.length_error[k]),
+                "n_segments": int(result.n_segments[k]),
                 "converged": bool(result.converged[k]),
             }
             for k, (s, e) in enumerate(zip(starts, ends))
         ],
+        "n_unresolved": int((~result.converged).sum()),
         "strip": {
             "n_images": int(n_strip),
             "geodesic_step_cv": json_float(geo_steps.std() / max(geo_steps.mean(), 1e-300)),
@@ -135,6 +136,7 @@ def ratios(ctx):
     ratio_np = to_numpy(result.ratio)
     summary = {
         "n_pairs": int(n_r),
+        "n_unresolved": int((~result.geodesic.converged).sum()),
         "precision": ctx.precision,
         **json_stats(ratio_np),
         "mean_percent_shorter": json_float(100 * (1 - ratio_np.mean())),
