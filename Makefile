@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 	# torch first and pinned: 2.13.0 is served as a CPU wheel here; an
 	# unpinned torch would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install -q -c constraints.txt "torch==2.13.0"
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[test]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[test,dask]"
 	touch $(STAMP)
 
 # The main job: trains a VAE on the embedded digits, analyses its latent

@@ -78,7 +78,16 @@ def main(argv=None):
     parser.add_argument("--points", type=int, default=1000)
     parser.add_argument("--stock-limit", type=float, default=300.0)
     parser.add_argument("--stock-child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--device", default=None,
+        help="cpu, cuda or auto: the device throughput mode (benchmarks/_device_mode.py) "
+        "instead of the comparisons",
+    )
     args = parser.parse_args(argv)
+    if args.device is not None:
+        from _device_mode import run
+
+        return run("curvature", args.device, quick=args.quick)
     if args.stock_child is not None:
         stock_child(json.loads(args.stock_child))
         return 0

@@ -468,7 +468,16 @@ def main(argv=None):
         "--only", default=None, help="run only the manifolds whose label contains this text"
     )
     parser.add_argument("--stock-child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--device", default=None,
+        help="cpu, cuda or auto: the device throughput mode (benchmarks/_device_mode.py) "
+        "instead of the comparisons",
+    )
     args = parser.parse_args(argv)
+    if args.device is not None:
+        from _device_mode import run
+
+        return run("geodesics", args.device, quick=args.quick)
     if args.stock_child is not None:
         stock_child(json.loads(args.stock_child))
         return

@@ -137,7 +137,16 @@ def main(argv=None):
     parser.add_argument("--train", type=int, default=None, help="kNN training codes (200)")
     parser.add_argument("--test", type=int, default=None, help="kNN test codes (5)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    parser.add_argument(
+        "--device", default=None,
+        help="cpu, cuda or auto: the device throughput mode (benchmarks/_device_mode.py) "
+        "instead of the comparisons",
+    )
     args = parser.parse_args(argv)
+    if args.device is not None:
+        from _device_mode import run
+
+        return run("learning", args.device, quick=args.quick)
     if args.threads:
         torch.set_num_threads(args.threads)
     quick = args.quick

@@ -125,7 +125,16 @@ def main(argv=None):
     parser.add_argument(
         "--stock-points", type=int, default=None, help="points for the stock metric (2)"
     )
+    parser.add_argument(
+        "--device", default=None,
+        help="cpu, cuda or auto: the device throughput mode (benchmarks/_device_mode.py) "
+        "instead of the comparisons",
+    )
     args = parser.parse_args(argv)
+    if args.device is not None:
+        from _device_mode import run
+
+        return run("metric", args.device, quick=args.quick)
     if args.n_points is None:
         args.n_points = 200 if args.quick else 1000
     if args.stock_points is None:

@@ -193,6 +193,10 @@ def build_parser(commands):
     analyze.add_argument("--n-codes", type=_positive_int, default=None, metavar="N",
                          help="codes analysed (default 250; 40 in fast mode)")
     _metric_option(analyze)
+    analyze.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                         help="run the distance matrices and curvature maps on the Dask "
+                         "cluster at ADDRESS (e.g. tcp://host:8786; needs "
+                         "geomstats-gen[dask])")
     _common(analyze, f"report folder (default {DEFAULT_REPORT_DIR})")
     analyze.set_defaults(func=commands["analyze"])
     return parser

@@ -10,6 +10,7 @@ A fast mode (``--fast``, or the environment variable
 for tests and smoke runs, not for conclusions.
 """
 
+import contextlib
 import os
 import sys
 import time
@@ -268,8 +269,12 @@ def _cmd_analyze(args):
           f"{model.n_components}) on {name} ({len(X)} samples)" + (" (fast mode)" if fast else ""))
     run_info = {"command": "analyze", "dataset": name, "model_file": os.path.abspath(
         args.model_file), "seed": args.seed, "device": str(model.device_), "fast": fast}
-    for name, (summary, folder) in _report(model, X, y, image_shape, out_dir, args, fast,
-                                           run_info).items():
+    with _scheduler(args.scheduler):
+        if args.scheduler:
+            run_info["scheduler"] = args.scheduler
+            print(f"  on the Dask cluster at {args.scheduler}")
+        reports = _report(model, X, y, image_shape, out_dir, args, fast, run_info)
+    for name, (summary, folder) in reports.items():
         if len(args.metric) > 1:
             print(f"  {name} metric:")
         _print_summary(summary, folder)
@@ -277,6 +282,30 @@ def _cmd_analyze(args):
         print(f"  side by side: {os.path.join(out_dir, 'report.html')}")
     print(f"Done in {time.perf_counter() - t0:.1f} s.")
     return 0
+
+
+@contextlib.contextmanager
+def _scheduler(address):
+    """Run the block's joblib work on the Dask cluster at ``address`` (if any)."""
+    if not address:
+        yield
+        return
+    try:
+        import joblib
+        from dask.distributed import Client
+    except ImportError as err:
+        raise CLIError(
+            "--scheduler needs Dask: pip install 'geomstats-gen[dask]'"
+        ) from err
+    try:
+        client = Client(address, timeout="30s")
+    except OSError as err:
+        raise CLIError(f"--scheduler {address}: cannot connect ({err}).") from err
+    try:
+        with joblib.parallel_config(backend="dask"):
+            yield
+    finally:
+        client.close()
 
 
 # ----------------------------------------------------------------------

@@ -34,6 +34,7 @@ from geomstats_gen.core.checks import (
     result_like,
 )
 from geomstats_gen.core.linalg import cholesky_or_identity
+from geomstats_gen.core.parallel import map_chunks, uses_workers
 from geomstats_gen.geometry import curvature as _curvature
 from geomstats_gen.geometry.path_energy import path_segment_lengths
 from geomstats_gen.geometry.transport import transport_along_path
@@ -197,7 +198,9 @@ def _summary(values, prefix):
     }
 
 
-def curvature_statistics(space, codes, n_planes=16, random_state=None, planes="metric"):
+def curvature_statistics(
+    space, codes, n_planes=16, random_state=None, planes="metric", n_jobs=None, chunk_size=256
+):
     r"""Sectional curvature of random planes and scalar curvature at codes.
 
     At each code, ``n_planes`` planes are spanned by pairs of independent
@@ -229,6 +232,14 @@ def curvature_statistics(space, codes, n_planes=16, random_state=None, planes="m
         Seed of the planes; None draws a fresh seed.
     planes : {"metric", "latent"}
         How the random planes are distributed (see above).
+    n_jobs : int, optional
+        Compute chunks of ``chunk_size`` codes in parallel through joblib
+        (``with joblib.parallel_config(backend="dask")``: on a Dask
+        cluster); None computes everything in this process in one batch,
+        unless inside a :func:`joblib.parallel_config` context. The planes
+        are drawn here first, so the results do not depend on it.
+    chunk_size : int
+        Codes per parallel chunk.
 
     Returns
     -------
@@ -248,17 +259,37 @@ def curvature_statistics(space, codes, n_planes=16, random_state=None, planes="m
     dim = space.latent_dim
     shape = tuple(points.shape[:-1]) + (n_planes, dim)
     vectors = torch.randn((2,) + shape, generator=gen, dtype=torch.float64)
-    if planes == "metric":
-        vectors = _metric_frame(space, points, vectors)
-    vectors = vectors.to(dtype=points.dtype, device=points.device)
-    sectional = _curvature.sectional_curvature(
-        space, vectors[0], vectors[1], points[..., None, :]
-    )
-    scalar = _curvature.scalar_curvature(space, points)
+    if not uses_workers(n_jobs):
+        sectional, scalar = _curvature_chunk(space, points, vectors, planes)
+    else:
+        chunk = check_positive_int(chunk_size, "chunk_size")
+        flat = points.detach().cpu().reshape(-1, dim)
+        flat_vectors = vectors.reshape(2, -1, n_planes, dim)
+        parts = map_chunks(
+            _curvature_chunk,
+            space,
+            [
+                (flat[lo : lo + chunk], flat_vectors[:, lo : lo + chunk], planes)
+                for lo in range(0, flat.shape[0], chunk)
+            ],
+            n_jobs=n_jobs,
+        )
+        batch = tuple(points.shape[:-1])
+        sectional = torch.cat([p[0] for p in parts]).reshape(batch + (n_planes,)).to(points.device)
+        scalar = torch.cat([p[1] for p in parts]).reshape(batch).to(points.device)
     out = {"sectional": sectional, "scalar": scalar}
     out.update(_summary(sectional, "sectional"))
     out.update(_summary(scalar, "scalar"))
     return out
+
+
+def _curvature_chunk(space, points, vectors, planes):
+    """Sectional curvature of the planes ``vectors`` and scalar curvature at ``points``."""
+    if planes == "metric":
+        vectors = _metric_frame(space, points, vectors)
+    vectors = vectors.to(dtype=points.dtype, device=points.device)
+    sectional = _curvature.sectional_curvature(space, vectors[0], vectors[1], points[..., None, :])
+    return sectional, _curvature.scalar_curvature(space, points)
 
 
 def _metric_frame(space, points, vectors):

@@ -14,6 +14,7 @@ import torch
 
 from geomstats_gen.core.checks import check_choice, check_positive_int, promote_like
 from geomstats_gen.core.linalg import symmetric_from_upper, upper_pairs
+from geomstats_gen.core.parallel import map_chunks, uses_workers
 from geomstats_gen.geodesics import ConvergenceWarning
 from geomstats_gen.learning._validation import as_codes, check_manifold, like_input
 
@@ -34,6 +35,7 @@ def pairwise_geodesic_distances(
     refine=False,
     chunk_size=None,
     progress=None,
+    n_jobs=None,
 ):
     """Geodesic distances between latent codes, batched.
 
@@ -70,6 +72,14 @@ def pairwise_geodesic_distances(
     progress : bool, optional
         Show a tqdm progress bar over the chunks; default: when more than
         50,000 pairs are solved.
+    n_jobs : int, optional
+        Solve the chunks in parallel through joblib, as in scikit-learn:
+        None runs them in this process unless inside
+        :func:`joblib.parallel_config`; ``with
+        joblib.parallel_config(backend="dask")`` (a
+        :class:`dask.distributed.Client` running) spreads them over a Dask
+        cluster, the space travelling once per worker. Results equal the
+        in-process ones.
 
     Returns
     -------
@@ -97,12 +107,12 @@ def pairwise_geodesic_distances(
     x = x.to(dtype)
     y = None if y is None else y.to(dtype)
     if method == "exact":
-        dist = _exact(space, x, y, chunk, progress)
+        dist = _exact(space, x, y, chunk, progress, n_jobs)
     else:
         k = check_positive_int(n_neighbors, "n_neighbors")
-        dist = _graph(space, x, y, k, chunk, progress)
+        dist = _graph(space, x, y, k, chunk, progress, n_jobs)
         if refine:
-            exact = _exact(space, x, y, chunk, progress)
+            exact = _exact(space, x, y, chunk, progress, n_jobs)
             dist = torch.minimum(dist, exact)
     return like_input(dist, X)
 
@@ -110,7 +120,15 @@ def pairwise_geodesic_distances(
 # ----------------------------------------------------------------------
 # Exact: one geodesic solve per pair
 # ----------------------------------------------------------------------
-def pair_lengths(space, start, end, chunk=DEFAULT_CHUNK, progress=None, desc="geodesics"):
+def _solve_chunk(space, start, end):
+    """Lengths of one chunk of pairs, with its count of unresolved pairs and shortcuts."""
+    result = space.metric.log_solver.solve(end, start, warn=False)
+    return result.length, int((~result.converged).sum()), int(result.shortcut.sum())
+
+
+def pair_lengths(
+    space, start, end, chunk=DEFAULT_CHUNK, progress=None, desc="geodesics", n_jobs=None
+):
     """Geodesic lengths of pairs ``(start[i], end[i])``, solved in chunks.
 
     Parameters
@@ -119,6 +137,9 @@ def pair_lengths(space, start, end, chunk=DEFAULT_CHUNK, progress=None, desc="ge
     start, end : torch.Tensor, shape=[p, d]
     chunk : int
     progress : bool or None
+    n_jobs : int, optional
+        Chunks solved in parallel through joblib
+        (:func:`~geomstats_gen.core.parallel.map_chunks`).
 
     Returns
     -------
@@ -129,20 +150,18 @@ def pair_lengths(space, start, end, chunk=DEFAULT_CHUNK, progress=None, desc="ge
     out = start.new_zeros(n_pairs)
     if n_pairs == 0:
         return out
-    solver = space.metric.log_solver
-    bounds = range(0, n_pairs, chunk)
     show = n_pairs > PROGRESS_THRESHOLD if progress is None else bool(progress)
-    if show:
-        from tqdm.auto import tqdm
-
-        bounds = tqdm(bounds, desc=desc, unit="chunk", total=len(bounds))
-    n_bad, n_jump = 0, 0
-    for lo in bounds:
-        hi = min(lo + chunk, n_pairs)
-        result = solver.solve(end[lo:hi], start[lo:hi], warn=False)
-        out[lo:hi] = result.length.to(out)
-        n_bad += int((~result.converged).sum())
-        n_jump += int(result.shortcut.sum())
+    bounds = [(lo, min(lo + chunk, n_pairs)) for lo in range(0, n_pairs, chunk)]
+    if uses_workers(n_jobs):  # plain CPU tensors travel; the space moves them
+        start, end = start.detach().cpu(), end.detach().cpu()
+    parts = map_chunks(
+        _solve_chunk, space, [(start[lo:hi], end[lo:hi]) for lo, hi in bounds],
+        n_jobs=n_jobs, progress=show, desc=desc,
+    )
+    for (lo, hi), (lengths, _, _) in zip(bounds, parts):
+        out[lo:hi] = lengths.to(out)
+    n_bad = sum(part[1] for part in parts)
+    n_jump = sum(part[2] for part in parts)
     if n_bad:
         jumps = f" ({n_jump} with a chord that leaves the manifold)" if n_jump else ""
         warnings.warn(
@@ -155,18 +174,18 @@ def pair_lengths(space, start, end, chunk=DEFAULT_CHUNK, progress=None, desc="ge
     return out
 
 
-def _exact(space, x, y, chunk, progress):
+def _exact(space, x, y, chunk, progress, n_jobs):
     n = x.shape[0]
     if y is None:
         rows, cols = upper_pairs(n, device=x.device)
         if not rows.numel():
             return x.new_zeros((n, n))
-        lengths = pair_lengths(space, x[rows], x[cols], chunk, progress)
+        lengths = pair_lengths(space, x[rows], x[cols], chunk, progress, n_jobs=n_jobs)
         return symmetric_from_upper(lengths, rows, cols, n)
     m = y.shape[0]
     rows = torch.arange(n, device=x.device).repeat_interleave(m)
     cols = torch.arange(m, device=x.device).repeat(n)
-    return pair_lengths(space, x[rows], y[cols], chunk, progress).reshape(n, m)
+    return pair_lengths(space, x[rows], y[cols], chunk, progress, n_jobs=n_jobs).reshape(n, m)
 
 
 # ----------------------------------------------------------------------
@@ -216,7 +235,7 @@ def knn_edges(points, n_neighbors):
         pairs = np.concatenate([pairs, [[min(a, b), max(a, b)]]], axis=0)
 
 
-def _graph(space, x, y, n_neighbors, chunk, progress):
+def _graph(space, x, y, n_neighbors, chunk, progress, n_jobs):
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import shortest_path
 
@@ -226,7 +245,8 @@ def _graph(space, x, y, n_neighbors, chunk, progress):
     edges = knn_edges(points_np, n_neighbors)
     idx = torch.as_tensor(edges, device=points.device)
     lengths = pair_lengths(
-        space, points[idx[:, 0]], points[idx[:, 1]], chunk, progress, desc="graph edges"
+        space, points[idx[:, 0]], points[idx[:, 1]], chunk, progress, desc="graph edges",
+        n_jobs=n_jobs,
     )
     weights = lengths.detach().cpu().numpy().astype(np.float64)
     # explicit tiny weights keep edges between duplicated codes

@@ -71,7 +71,7 @@ def _knn_accuracy(dist, labels, n_neighbors, cv, random_state):
 
 
 def class_separability(
-    space, codes, labels, n_neighbors=5, cv=5, distances=None, random_state=0
+    space, codes, labels, n_neighbors=5, cv=5, distances=None, random_state=0, n_jobs=None
 ):
     """Class separability under geodesic versus Euclidean latent distances.
 
@@ -93,6 +93,9 @@ def class_separability(
         computed exactly when omitted.
     random_state : int
         Seed of the fold shuffling.
+    n_jobs : int, optional
+        Passed to :func:`pairwise_geodesic_distances` (parallel chunks
+        through joblib, e.g. on a Dask cluster).
 
     Returns
     -------
@@ -114,7 +117,7 @@ def class_separability(
     if len(np.unique(y)) < 2:
         raise ValueError("`labels` must contain at least 2 classes.")
     if distances is None:
-        geo = _square_distances(pairwise_geodesic_distances(space, z), n)
+        geo = _square_distances(pairwise_geodesic_distances(space, z, n_jobs=n_jobs), n)
     else:
         geo = _square_distances(distances, n)
     z64 = to_numpy(z).astype(np.float64)
@@ -300,6 +303,7 @@ def compare_models(
     max_samples=None,
     n_pairs=32,
     random_state=0,
+    n_jobs=None,
 ):
     """Shukla et al.'s measures for several models, one record per model.
 
@@ -326,6 +330,11 @@ def compare_models(
     n_pairs : int
         Pairs of :func:`interpolation_smoothness`.
     random_state : int
+    n_jobs : int, optional
+        Passed to :func:`pairwise_geodesic_distances`: the chunks of each
+        model's distance matrix (its costly part) run in parallel through
+        joblib, e.g. ``with joblib.parallel_config(backend="dask")`` on a
+        Dask cluster.
 
     Returns
     -------
@@ -363,7 +372,7 @@ def compare_models(
         codes = X_sub if encoder is None else encoder.transform(X_sub)
         z = as_codes(manifold, codes, "codes")
         dist = pairwise_geodesic_distances(
-            manifold, z, method=method, n_neighbors=graph_neighbors
+            manifold, z, method=method, n_neighbors=graph_neighbors, n_jobs=n_jobs
         )
         record = {"model": name, "latent_dim": manifold.latent_dim, "n_samples": len(y_sub)}
         record.update(
