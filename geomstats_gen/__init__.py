@@ -22,6 +22,7 @@ _EXPORTS = {
     "PiecewiseLinearWarning": "geomstats_gen.exceptions",
     "DecoderChart": "geomstats_gen.core.chart",
     "LinearDecoder": "geomstats_gen.decoders",
+    "ConeChart": "geomstats_gen.decoders",
     "RollChart": "geomstats_gen.decoders",
     "SphereChart": "geomstats_gen.decoders",
     "TorusChart": "geomstats_gen.decoders",

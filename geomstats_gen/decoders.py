@@ -191,6 +191,51 @@ class RollChart(nn.Module):
         return torch.sqrt(ds * ds + (point_b[..., 1] - point_a[..., 1]) ** 2)
 
 
+class ConeChart(nn.Module):
+    """Polar coordinates on a circular cone: a surface with a narrow neck.
+
+    ``g(rho, phi) = rho (sin a cos phi, sin a sin phi, cos a)`` for the
+    half-aperture ``a``: the circle at distance ``rho`` from the apex has
+    circumference ``2 pi rho sin a``, so a narrow cone (small ``a``) is a
+    long narrow neck that closes at the apex. Metric
+    ``diag(1, rho^2 sin^2 a)``; the cone is flat (developable). It unrolls
+    onto a plane sector where ``(rho, phi)`` become polar coordinates
+    ``(rho, phi sin a)``, so the distance is
+    ``sqrt(rho_1^2 + rho_2^2 - 2 rho_1 rho_2 cos(|phi_1 - phi_2| sin a))``
+    while ``|phi_1 - phi_2| sin a <= pi`` (:meth:`distance`). An immersion
+    for ``rho > 0``; the chart is singular at the apex.
+
+    Parameters
+    ----------
+    half_aperture : float
+        ``a`` in radians, in ``(0, pi / 2)``.
+    """
+
+    def __init__(self, half_aperture=0.2):
+        super().__init__()
+        self.half_aperture = _positive_float(half_aperture, "half_aperture")
+        if self.half_aperture >= math.pi / 2:
+            raise ValueError(
+                f"`half_aperture` must be in (0, pi/2), got {self.half_aperture}."
+            )
+        self._sin, self._cos = math.sin(self.half_aperture), math.cos(self.half_aperture)
+
+    def forward(self, z):
+        """Map ``[n, 2]`` points ``(rho, phi)`` to ``[n, 3]``."""
+        rho, phi = z[..., 0], z[..., 1]
+        ring = self._sin * rho
+        return torch.stack([ring * torch.cos(phi), ring * torch.sin(phi), self._cos * rho], dim=-1)
+
+    def distance(self, point_a, point_b):
+        """Exact geodesic distance, ``[..., 2] x [..., 2] -> [...]`` (see above)."""
+        point_a, point_b = as_tensor(point_a, "point_a"), as_tensor(point_b, "point_b")
+        r1, r2 = point_a[..., 0], point_b[..., 0]
+        angle = (point_b[..., 1] - point_a[..., 1]).abs() * self._sin
+        if bool((angle > math.pi).any()):
+            raise ValueError("`distance` needs |phi_1 - phi_2| sin(a) <= pi.")
+        return torch.sqrt((r1 * r1 + r2 * r2 - 2 * r1 * r2 * torch.cos(angle)).clamp_min(0))
+
+
 def make_mlp(layer_sizes, activation="tanh", seed=0, dtype=torch.float32, device=None):
     """A multilayer perceptron decoder with a linear output layer.
 

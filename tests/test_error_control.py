@@ -1,7 +1,8 @@
 """Geodesics that know their own error (issue "Geodesics a user can trust").
 
 Folded surfaces with closed-form distances (rolls of several turns, a sheet
-wrapped once with its end just above its start), the sphere chart with pairs
+wrapped once with its end just above its start, a narrow cone whose
+geodesics pass close to its apex), the sphere chart with pairs
 crossing near a pole, and closed-form manifolds in a hypothesis property:
 every pair the log solver flags converged is within its tolerance of the
 exact length, and every other pair is flagged with a warning. Dense paths
@@ -17,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geomstats_gen import GeneratedManifold
-from geomstats_gen.decoders import LinearDecoder, RollChart, SphereChart
+from geomstats_gen.decoders import ConeChart, LinearDecoder, RollChart, SphereChart
 from geomstats_gen.exceptions import ConvergenceWarning
 from geomstats_gen.geometry.dense import hermite, node_velocities, resample
 from geomstats_gen.geometry.integrators import dopri5
@@ -84,6 +85,31 @@ def test_folded_surfaces_are_right_or_flagged(fold, n_nodes):
     # Most pairs are resolved, and the resolved ones meet rtol = 1e-6.
     assert int(result.converged.sum()) >= 20
     assert float((err / exact)[result.converged].max()) <= 1e-6 * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("n_nodes", [4, 6, 8, 12, 16])
+def test_narrow_neck_is_right_or_flagged(n_nodes):
+    """A narrow cone: geodesics between opposite sides pass close to its apex."""
+    cone = ConeChart(0.2)
+    space = GeneratedManifold(cone, 2, dtype=F64)
+    space.metric.log_solver.n_nodes = n_nodes
+    g = torch.Generator().manual_seed(n_nodes)
+    rho = lambda: 0.5 + torch.rand(16, generator=g, dtype=F64)  # noqa: E731
+    phi = torch.rand(16, generator=g, dtype=F64)
+    a = torch.stack([rho(), phi], -1)
+    b = torch.stack([rho(), phi + 8 + 6 * torch.rand(16, generator=g, dtype=F64)], -1)
+    exact = cone.distance(a, b)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        result = space.metric.connecting_geodesic(b, a)
+    err = _check_flags(result, exact)
+    # The neck's circles have radius 0.2 rho: the decoded geodesics turn
+    # fast, and the pairs that pass closest to the apex need more than
+    # max_nodes = 256 segments for rtol = 1e-6. They are flagged; the others
+    # meet the tolerance.
+    assert int(result.converged.sum()) >= 3
+    assert float((err / exact)[result.converged].max()) <= 1e-6 * (1 + 1e-9)
+    assert bool((2 * result.n_segments[~result.converged] > 256).all())  # at the cap
 
 
 def test_a_coarse_shortcut_is_detected_and_refined():
