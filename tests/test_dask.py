@@ -150,3 +150,21 @@ def test_cli_analyze_on_a_scheduler(dask_client, tmp_path):
         assert runs["dask"]["separability"][key] == pytest.approx(
             runs["local"]["separability"][key], abs=1e-12
         )
+
+
+def test_a_worker_moves_the_decoder_to_its_own_device(monkeypatch, space):
+    """On a GPU worker (dask-cuda) the unpickled decoder goes to that GPU.
+
+    Without a GPU here, the worker's device is faked as ``meta`` (the
+    placement hook is what is tested; results computed there come back on
+    the CPU, checked with CUDA by tests/test_device.py).
+    """
+    from geomstats_gen.decoders import SphereChart
+
+    monkeypatch.setattr(parallel, "worker_device", lambda: torch.device("meta"))
+    monkeypatch.setattr(parallel, "_CACHE", {})
+    for shipped in (space, GeneratedManifold(SphereChart(), 2, dtype=F64)):
+        key, payload = parallel._ship(shipped)
+        loaded = parallel._load(key, payload)
+        assert loaded.chart.placement()[1].type == "meta"
+        assert shipped.chart.placement()[1] in (None, torch.device("cpu"))  # caller's untouched

@@ -16,7 +16,10 @@ The space (decoder included) travels once per worker, not once per chunk:
 it is pickled once, into a NumPy byte array, which is broadcast to every
 worker of a Dask cluster once per call (``scatter`` of joblib's Dask
 backend); each worker process unpickles it once and keeps it in a small
-cache keyed by the pickle's hash. A worker that dies costs only its chunks:
+cache keyed by the pickle's hash. A worker with a GPU moves the decoder
+there when it loads it (:func:`worker_device`: a dask-cuda worker computes
+on its own GPU, whatever device the caller's decoder is on); results come
+back on the CPU. A worker that dies costs only its chunks:
 Dask runs them again elsewhere, and the results are gathered in order, so
 the output is always complete.
 """
@@ -28,7 +31,7 @@ import pickle
 import joblib
 import numpy as np
 
-__all__ = ["map_chunks", "uses_workers"]
+__all__ = ["map_chunks", "uses_workers", "worker_device"]
 
 #: Spaces kept per worker process (most recent last).
 _CACHE_SIZE = 4
@@ -45,10 +48,29 @@ def _ship(obj):
     return hashlib.sha1(data).hexdigest(), np.frombuffer(data, dtype=np.uint8)
 
 
+def worker_device():
+    """The device a worker computes on: its GPU when it has one, else None."""
+    import torch
+
+    return torch.device("cuda") if torch.cuda.is_available() else None
+
+
+def _place(obj, device):
+    """Move a manifold's decoder (or, without parameters, its chart) to ``device``."""
+    chart = getattr(obj, "chart", None)
+    if device is None or chart is None:
+        return obj
+    if any(True for _ in chart.decoder.parameters()) or any(True for _ in chart.decoder.buffers()):
+        chart.decoder.to(device)
+    else:
+        chart.device = device
+    return obj
+
+
 def _load(key, payload):
     obj = _CACHE.pop(key, None)
     if obj is None:
-        obj = pickle.loads(payload.tobytes())
+        obj = _place(pickle.loads(payload.tobytes()), worker_device())
         while len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))
     _CACHE[key] = obj
