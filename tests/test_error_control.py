@@ -304,3 +304,15 @@ def test_batches_split_by_max_pairs_give_the_same_result():
     torch.testing.assert_close(split.length, whole.length, atol=1e-12, rtol=0)
     torch.testing.assert_close(split.path, whole.path, atol=1e-10, rtol=0)
     assert split.converged.tolist() == whole.converged.tolist()
+
+
+def test_rounding_level_pairs_are_not_shortcuts_in_float32():
+    """Found by the thorough property run: a float32 pair a few ulps apart."""
+    space = GeneratedManifold(SphereChart(2.0), 2, dtype=F32)
+    a = torch.tensor([[0.7, -1.2]] * 3, dtype=F64)
+    b = a + torch.tensor([[1e-7, 0.0], [3e-7, 1e-7], [1e-6, -1e-6]], dtype=F64)
+    result = space.metric.connecting_geodesic(b, a)
+    assert bool(result.converged.all()) and not bool(result.shortcut.any())
+    step = b - a  # tiny: the metric at a gives the distance to first order
+    exact = 2.0 * torch.sqrt(step[:, 0] ** 2 + (torch.sin(a[:, 0]) * step[:, 1]) ** 2)
+    assert bool(((result.length - exact).abs() <= result.length_tolerance).all())
