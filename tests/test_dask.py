@@ -138,6 +138,7 @@ def test_cli_analyze_on_a_scheduler(dask_client, tmp_path):
     assert main(["train", "--dataset", "digits", "--latent-dim", "2", "--epochs", "2",
                  "--n-samples", "200", "--quiet", "--out", str(model)]) == 0
     runs = {}
+    dask_client.run(lambda: parallel._CACHE.clear())
     for name, extra in (("local", []), ("dask", ["--scheduler", dask_client.scheduler.address])):
         out = tmp_path / name
         with warnings.catch_warnings():
@@ -146,6 +147,8 @@ def test_cli_analyze_on_a_scheduler(dask_client, tmp_path):
                          "--fast", "--quiet", "--n-codes", "24", "--out", str(out)] + extra) == 0
         runs[name] = json.loads((out / "summary.json").read_text())
     assert runs["dask"]["run"]["scheduler"] == dask_client.scheduler.address
+    # the workers did the work: they loaded the model's manifold
+    assert any(dask_client.run(lambda: len(parallel._CACHE)).values())
     for key in ("knn_accuracy_geodesic", "silhouette_geodesic"):
         assert runs["dask"]["separability"][key] == pytest.approx(
             runs["local"]["separability"][key], abs=1e-12
