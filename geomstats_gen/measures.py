@@ -254,6 +254,7 @@ def curvature_statistics(
     n_planes = check_positive_int(n_planes, "n_planes")
     check_choice(planes, "planes", ("metric", "latent"))
     _check_dim_at_least_two(space, "curvature_statistics")
+    chunk = check_positive_int(chunk_size, "chunk_size")
     gen = _generator(random_state)
     points = as_points(codes, "codes", space.latent_dim)
     dim = space.latent_dim
@@ -262,7 +263,6 @@ def curvature_statistics(
     if not uses_workers(n_jobs):
         sectional, scalar = _curvature_chunk(space, points, vectors, planes)
     else:
-        chunk = check_positive_int(chunk_size, "chunk_size")
         flat = points.detach().cpu().reshape(-1, dim)
         flat_vectors = vectors.reshape(2, -1, n_planes, dim)
         parts = map_chunks(

@@ -23,7 +23,7 @@ segment. That one decode per segment tells two things:
 
 import torch
 
-from geomstats_gen.geometry.path_energy import path_segment_lengths
+from geomstats_gen.geometry.path_energy import path_segment_lengths, rounding_noise
 
 __all__ = [
     "hermite",
@@ -104,8 +104,8 @@ def hermite(nodes, velocities, t):
 def hermite_midpoints(nodes):
     """The interpolant at the middle of every segment, ``[p, T + 1, d] -> [p, T, d]``."""
     n_segments = nodes.shape[1] - 1
-    vel = node_velocities(nodes) / n_segments
-    return 0.5 * (nodes[:, 1:] + nodes[:, :-1]) + 0.125 * (vel[:, :-1] - vel[:, 1:])
+    t = (torch.arange(n_segments, dtype=nodes.dtype, device=nodes.device) + 0.5) / n_segments
+    return hermite(nodes, node_velocities(nodes), t)
 
 
 def resample(nodes, n_segments):
@@ -144,12 +144,11 @@ def midpoint_checks(chart, nodes, decoded):
     g_mid = chart.decode_nodes(mids)
     chords = path_segment_lengths(decoded)
     centre = 0.5 * (decoded[:, 1:] + decoded[:, :-1])
-    finfo = torch.finfo(decoded.dtype)
     # Deviations at the rounding level of the decoded values do not count
     # (a float32 decoder on a very short pair).
-    noise = 64 * finfo.eps * decoded.abs().amax(dim=(-1, -2))
+    noise = rounding_noise(decoded)
     excess = (torch.linalg.vector_norm(g_mid - centre, dim=-1) - noise[:, None]).clamp_min(0)
-    deviation = (excess / chords.clamp_min(finfo.tiny)).amax(-1)
+    deviation = (excess / chords.clamp_min(torch.finfo(decoded.dtype).tiny)).amax(-1)
     halves = torch.linalg.vector_norm(g_mid - decoded[:, :-1], dim=-1) + torch.linalg.vector_norm(
         decoded[:, 1:] - g_mid, dim=-1
     )

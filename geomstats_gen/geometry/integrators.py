@@ -116,6 +116,7 @@ class _DenseOutput:
     def __init__(self, state, times):
         self.times = times
         self.host = times.tolist()  # one transfer, before the loop
+        self.weights = torch.tensor(_DOPRI_P, dtype=times.dtype, device=times.device)
         self.next = 0
         self.values = tuple(
             s.new_zeros((s.shape[0], len(self.host)) + tuple(s.shape[1:])) for s in state
@@ -134,7 +135,7 @@ class _DenseOutput:
             return
         x = ((self.times[self.next : stop] - t) / h).to(state[0].dtype)
         powers = torch.stack([x, x * x, x**3, x**4])  # [4, n_t]
-        weights = torch.tensor(_DOPRI_P, dtype=x.dtype, device=x.device) @ powers  # [7, n_t]
+        weights = self.weights.to(x.dtype) @ powers  # [7, n_t]
         for v, s, parts in zip(self.values, state, zip(*ks)):
             incr = sum(
                 w.reshape((1, -1) + (1,) * (s.ndim - 1)) * p[:, None]

@@ -35,6 +35,7 @@ from geomstats_gen.core.checks import (
 )
 from geomstats_gen.geometry.dense import (
     hermite,
+    hermite_midpoints,
     interleave,
     midpoint_checks,
     node_velocities,
@@ -63,6 +64,12 @@ SAFETY = 2.0
 # chord) from the chord's midpoint leaves the manifold. A resolved segment
 # has ``kappa c / 8``: 0.1 means a segment turning by about 0.8 rad.
 SHORTCUT_TOL = 0.1
+
+
+def _straight_paths(z_start, z_end, n_segments):
+    """Nodes of the straight latent segments, ``[p, d] x [p, d] -> [p, T + 1, d]``."""
+    t = torch.linspace(0, 1, n_segments + 1, dtype=z_start.dtype, device=z_start.device)
+    return z_start[:, None] + t[None, :, None] * (z_end - z_start)[:, None]
 
 
 def _default_tol(dtype):
@@ -160,6 +167,11 @@ class DiscreteEnergyLogSolver(LogSolver):
         """Resolutions always solved: 3 with extrapolation (the estimate needs them), else 2."""
         return 3 if self.extrapolate else 2
 
+    @property
+    def min_finest_segments(self):
+        """Segments of the finest of the resolutions always solved."""
+        return self.n_nodes * 2 ** (self.min_levels - 1)
+
     def solve(self, point, base_point, warn=True):
         """Connecting geodesics from ``base_point`` to ``point``, with diagnostics.
 
@@ -197,7 +209,7 @@ class DiscreteEnergyLogSolver(LogSolver):
         """Solve on flat work tensors ``[p, d]``; returns a GeodesicResult."""
         chart = self.chart
         n_pairs, dim = z_start.shape
-        finest = self.n_nodes * 2 ** (self.min_levels - 1)
+        finest = self.min_finest_segments
         max_pairs = self.max_pairs or max(
             1, chart.max_elements // max(1, finest * chart.embedding_dim * dim)
         )
@@ -217,10 +229,6 @@ class DiscreteEnergyLogSolver(LogSolver):
     def _minimize(self, nodes, tol, newton, budget):
         """:func:`minimize_path_energy` on at most ``budget`` segments at a time."""
         per = max(1, budget // (nodes.shape[1] - 1))
-        if nodes.shape[0] <= per:
-            return minimize_path_energy(
-                self.chart, nodes, tol, self.max_iter, hessian=self.method, newton=newton
-            )
         parts = [
             minimize_path_energy(
                 self.chart, nodes[i : i + per], tol, self.max_iter, hessian=self.method,
@@ -237,9 +245,8 @@ class DiscreteEnergyLogSolver(LogSolver):
         rtol = self.rtol if self.rtol is not None else _default_rtol(z_start.dtype)
         eps = torch.finfo(z_start.dtype).eps
         n_seg = self.n_nodes
-        cap = max(self.max_nodes, self.n_nodes * 2 ** (self.min_levels - 1))
-        t = torch.linspace(0, 1, n_seg + 1, dtype=z_start.dtype, device=z_start.device)
-        nodes = z_start[:, None] + t[None, :, None] * (z_end - z_start)[:, None]
+        cap = max(self.max_nodes, self.min_finest_segments)
+        nodes = _straight_paths(z_start, z_end, n_seg)
         newton, prev, iterations = None, None, torch.zeros_like(index)
         for level in range(64):
             nodes, its, lm_ok, newton = self._minimize(nodes, tol, newton, budget)
@@ -253,7 +260,7 @@ class DiscreteEnergyLogSolver(LogSolver):
                 vel_x = (4 * velocity - prev["velocity"]) / 3
             if level + 1 < self.min_levels:
                 prev = dict(chord=chord, velocity=velocity, length=length, vel_x=vel_x)
-                nodes = interleave(nodes, midpoint_checks(chart, nodes, decoded)[2])
+                nodes = interleave(nodes, hermite_midpoints(nodes))
                 n_seg *= 2
                 continue
             factor = 15.0 if self.extrapolate else 3.0
@@ -271,7 +278,7 @@ class DiscreteEnergyLogSolver(LogSolver):
                 & ~shortcut
                 & ((dense_length - length).abs() <= 0.5 * tolerance)
             )
-            done = resolved | torch.tensor(2 * n_seg > cap, device=resolved.device)
+            done = resolved | (2 * n_seg > cap)
             fields = dict(
                 nodes=nodes, log=vel_x, length=length, length_error=error,
                 length_tolerance=tolerance, log_error=log_error, chord_length=chord,
@@ -292,8 +299,7 @@ class DiscreteEnergyLogSolver(LogSolver):
             # when refined: restart it from the straight latent line, at the
             # new resolution.
             jumped = shortcut[keep]
-            t = torch.linspace(0, 1, 2 * n_seg + 1, dtype=nodes.dtype, device=nodes.device)
-            line = z_start[:, None] + t[None, :, None] * (z_end - z_start)[:, None]
+            line = _straight_paths(z_start, z_end, 2 * n_seg)
             nodes = torch.where(jumped[:, None, None], line, nodes)
             n_seg *= 2
         raise RuntimeError("unreachable: the resolution cap ends the refinement")

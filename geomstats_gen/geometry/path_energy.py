@@ -16,12 +16,18 @@ __all__ = [
     "initial_velocity",
     "minimize_path_energy",
     "path_segment_lengths",
+    "rounding_noise",
 ]
 
 
 def path_segment_lengths(decoded):
     """Lengths of the segments of decoded paths ``[..., T + 1, D] -> [..., T]``."""
     return torch.linalg.vector_norm(decoded[..., 1:, :] - decoded[..., :-1, :], dim=-1)
+
+
+def rounding_noise(decoded):
+    """Rounding level of decoded paths ``[p, T+1, D] -> [p]``: ``64 eps max|g|``."""
+    return 64 * torch.finfo(decoded.dtype).eps * decoded.abs().amax(dim=(-1, -2))
 
 
 def energy_and_chords(decoded):
@@ -145,7 +151,7 @@ def minimize_path_energy(
             # Converged: the nodes barely move, relative to the segments, or
             # by no more than the rounding of the decoded values (float32
             # decoders on short paths reach that floor first).
-            noise = 64 * eps * decoded[idx].abs().amax(dim=(-1, -2))
+            noise = rounding_noise(decoded[idx])
             small = pos_def & (move <= torch.maximum(tol * seg_len[idx], noise))
             ok = pos_def & (energy_cand <= energy[idx] * (1 + 8 * eps))
             # An accepted step that does not lower the energy beyond rounding
