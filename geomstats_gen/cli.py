@@ -1,9 +1,11 @@
-"""Command line of geomstats-gen: ``geomstats-gen demo|train|analyze`` (or ``python -m geomstats_gen``).
+"""Command line of geomstats-gen: ``geomstats-gen demo|train|analyze|experiment`` (or ``python -m geomstats_gen``).
 
 * ``demo``: trains a VAE with a 2-D latent space on the embedded digits,
   analyses its latent geometry and writes the report (the main job).
 * ``train``: trains a model on a dataset and saves it.
 * ``analyze``: writes the report of a saved model on a dataset.
+* ``experiment``: reproduces Shao et al.'s or Shukla et al.'s study on real
+  data (:mod:`geomstats_gen.experiments`).
 
 A fast mode (``--fast``, or the environment variable
 ``GEOMSTATS_GEN_FAST=1``) trains for a few epochs and analyses few codes:
@@ -308,12 +310,43 @@ def _scheduler(address):
         client.close()
 
 
+def _cmd_experiment(args):
+    from dataclasses import replace
+
+    from geomstats_gen.experiments.runner import run_experiments
+    from geomstats_gen.experiments.setup import DATASETS, FULL, QUICK
+
+    datasets = [name.strip() for name in args.datasets.split(",") if name.strip()]
+    unknown = [name for name in datasets if name not in DATASETS]
+    if unknown or not datasets:
+        raise CLIError(f"--datasets: expected names among {', '.join(DATASETS)}, got "
+                       f"{args.datasets!r}.")
+    plan = QUICK if (args.quick or _fast(args)) else FULL
+    if args.seeds is not None:
+        plan = replace(plan, seeds=tuple(range(args.seeds)))
+    if args.n_codes is not None:
+        plan = replace(plan, n_eval=args.n_codes)
+    out_dir = args.out or "geomstats-gen-experiments"
+    try:
+        results = run_experiments(
+            args.study, out_dir, plan, datasets=datasets, device=args.device,
+            n_jobs=args.threads, fashion_path=args.fashion_path, metrics=tuple(args.metrics),
+            log=(lambda message: None) if args.quiet else print,
+        )
+    except FileNotFoundError as err:
+        raise CLIError(str(err)) from err
+    print(f"{len(results['records'])} model records; tables in "
+          f"{os.path.join(out_dir, 'tables.md')}")
+    return 0
+
+
 # ----------------------------------------------------------------------
 # Parser
 # ----------------------------------------------------------------------
 def build_parser():
     """The argument parser of the ``geomstats-gen`` command."""
-    return _build_parser({"demo": _cmd_demo, "train": _cmd_train, "analyze": _cmd_analyze})
+    return _build_parser({"demo": _cmd_demo, "train": _cmd_train, "analyze": _cmd_analyze,
+                          "experiment": _cmd_experiment})
 
 
 def _check_device(parser, text):

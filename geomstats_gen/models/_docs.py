@@ -65,6 +65,11 @@ _COMMON_PARAMS_DOC = """
         2024): the reconstruction term is their mean log-likelihood, the
         mean image their average, and ``manifold("ensemble")`` the expected
         metric of the ensemble. 1 (default) is a plain VAE.
+    warm_start : bool
+        When True and the model is already fitted, ``fit`` continues
+        training the current networks for ``epochs`` more epochs (new Adam
+        state; same image size and architecture), and ``history_`` grows.
+        False (default) trains fresh networks.
 """
 
 _COMMON_ATTRIBUTES_DOC = """
@@ -82,7 +87,7 @@ _COMMON_ATTRIBUTES_DOC = """
         The latent space with the pullback metric of ``mean_decoder_``.
     history_ : list of float
         Mean training loss (negative ELBO plus the model's regulariser, per
-        sample) of each epoch.
+        sample) of each epoch (of every ``fit`` call with ``warm_start``).
     n_features_in_ : int
         ``D``, the number of pixels.
     image_shape_ : tuple of int or None

@@ -53,6 +53,7 @@ COMMON_CONSTRAINTS = {
     "random_state": ["random_state"],
     "verbose": ["verbose"],
     "n_decoders": [Interval(numbers.Integral, 1, None, closed="left")],
+    "warm_start": ["boolean"],
 }
 
 
@@ -115,6 +116,7 @@ class VAE(LatentMetricsMixin, InferenceMixin, TransformerMixin, BaseEstimator):
         random_state=None,
         verbose=False,
         n_decoders=1,
+        warm_start=False,
     ):
         self.n_components = n_components
         self.architecture = architecture
@@ -132,6 +134,7 @@ class VAE(LatentMetricsMixin, InferenceMixin, TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.n_decoders = n_decoders
+        self.warm_start = warm_start
 
     # ------------------------------------------------------------------
     # Hyper-parameters
@@ -250,7 +253,8 @@ class VAE(LatentMetricsMixin, InferenceMixin, TransformerMixin, BaseEstimator):
             samples), or the loss became non-finite during training.
         """
         self._check_params()
-        array, images = self._validate_X(X, reset=True)
+        warm = bool(self.warm_start) and hasattr(self, "net_")
+        array, images = self._validate_X(X, reset=not warm)
         n_samples, n_features = array.shape
         if n_samples < 2:
             raise ValueError(f"`X` must hold at least 2 samples to train, got {n_samples}.")
@@ -263,12 +267,22 @@ class VAE(LatentMetricsMixin, InferenceMixin, TransformerMixin, BaseEstimator):
                 stacklevel=3,
             )
             batch_size = n_samples
-        images, channels = self._conv_layout(n_features, images)
-        device = resolve_device(self.device)
         seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+        if warm:
+            # Continue the fitted networks where they are; a new seed per
+            # continuation keeps its shuffles different from the last call's.
+            net, device = self.net_, self.device_
+            images, channels, earlier = self.image_shape_, self.channels_, self.history_
+            seed = (seed + 7919 * len(earlier)) % (2**31 - 1)
+            net.train()
+        else:
+            images, channels = self._conv_layout(n_features, images)
+            device = resolve_device(self.device)
+            earlier = []
         cpu_gen = torch.Generator().manual_seed(seed)
         noise_gen = torch.Generator(device=device).manual_seed(seed + 1)
-        net = self._build_net(n_features, images, channels, cpu_gen).to(device)
+        if not warm:
+            net = self._build_net(n_features, images, channels, cpu_gen).to(device)
         data = torch.as_tensor(array, dtype=F32).to(device)
         history = train_epochs(
             net,
@@ -285,7 +299,7 @@ class VAE(LatentMetricsMixin, InferenceMixin, TransformerMixin, BaseEstimator):
             n_features=n_features,
             images=images,
             channels=channels,
-            history=history,
+            history=[*earlier, *history],
             batch_size=batch_size,
             n_train=n_samples,
             device=device,

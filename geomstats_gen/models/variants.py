@@ -57,6 +57,7 @@ class BetaVAE(VAE):
         random_state=None,
         verbose=False,
         n_decoders=1,
+        warm_start=False,
     ):
         super().__init__(
             n_components,
@@ -75,6 +76,7 @@ class BetaVAE(VAE):
             random_state=random_state,
             verbose=verbose,
             n_decoders=n_decoders,
+            warm_start=warm_start,
         )
         self.beta = beta
 
@@ -134,6 +136,7 @@ class BetaTCVAE(VAE):
         random_state=None,
         verbose=False,
         n_decoders=1,
+        warm_start=False,
     ):
         super().__init__(
             n_components,
@@ -152,6 +155,7 @@ class BetaTCVAE(VAE):
             random_state=random_state,
             verbose=verbose,
             n_decoders=n_decoders,
+            warm_start=warm_start,
         )
         self.alpha = alpha
         self.beta = beta
@@ -218,6 +222,7 @@ class DIPVAE(VAE):
         random_state=None,
         verbose=False,
         n_decoders=1,
+        warm_start=False,
     ):
         super().__init__(
             n_components,
@@ -236,6 +241,7 @@ class DIPVAE(VAE):
             random_state=random_state,
             verbose=verbose,
             n_decoders=n_decoders,
+            warm_start=warm_start,
         )
         self.lambda_od = lambda_od
         self.lambda_d = lambda_d
