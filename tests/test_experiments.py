@@ -11,7 +11,7 @@ from geomstats_gen.cli import main
 from geomstats_gen.datasets import load_digits
 from geomstats_gen.experiments.setup import QUICK, load_data, train_model
 from geomstats_gen.experiments.tables import aggregate, claims, render_tables
-from geomstats_gen.models import BetaVAE, VAE
+from geomstats_gen.models import VAE, BetaVAE
 
 TABLES = ("### Training", "### Curvature", "### Separability", "### Interpolation",
           "### Flatness", "### Analogies", "### Claims")
@@ -46,7 +46,7 @@ def quick_shapes(tmp_path_factory):
 
 
 def test_quick_run_produces_every_table_with_finite_numbers(quick_shapes):
-    out, results, tables = quick_shapes
+    _, results, tables = quick_shapes
     assert [r["model"] for r in results["records"]] == list(MODELS)
     for record in results["records"]:
         _check_finite(record)

@@ -11,6 +11,7 @@ Anything already on disk is reused, so an interrupted run picks up where it
 stopped, and adding a seed trains only the new models.
 """
 
+import functools
 import json
 import os
 import platform
@@ -19,6 +20,7 @@ import time
 import numpy as np
 import torch
 
+from geomstats_gen.experiments.figures import plot_results
 from geomstats_gen.experiments.measures import (
     METRICS,
     analogy_scores,
@@ -34,7 +36,6 @@ from geomstats_gen.experiments.setup import (
     train_model,
     write_json,
 )
-from geomstats_gen.experiments.figures import plot_results
 from geomstats_gen.experiments.tables import render_tables
 
 __all__ = ["STUDIES", "run_experiments"]
@@ -137,11 +138,11 @@ def run_experiments(study, out_dir, plan, datasets=tuple(DATASETS), device="cpu"
                           "n_codes": len(data["eval_index"]), **training}
                 torch.manual_seed(seed)
                 tick = time.perf_counter()
-                record.update(_cached(base + ".json", lambda: shukla_measures(
-                    model, data, plan, seed, metrics)))
+                record.update(_cached(base + ".json", functools.partial(
+                    shukla_measures, model, data, plan, seed, metrics)))
                 if with_analogies and name == "VAE":
-                    record.update(_cached(base + "-analogies.json", lambda: _analogies(
-                        model, data, plan, seed, classifier)))
+                    record.update(_cached(base + "-analogies.json", functools.partial(
+                        _analogies, model, data, plan, seed, classifier)))
                 log(f"  measured {dataset} {name} seed {seed} "
                     f"({time.perf_counter() - tick:.0f} s)")
                 records.append(record)

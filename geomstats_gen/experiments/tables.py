@@ -135,8 +135,8 @@ def claims(results):
                 verdict = _verdict(signs)
                 if mig_ok is False:
                     verdict = "cannot tell (MIG does not separate the models)"
-                rows.append(("Shukla", f"disentangled models curve more along the class "
-                             f"features ({what})", ds, verdict, ", ".join(
+                claim = f"disentangled models curve more along the class features ({what})"
+                rows.append(("Shukla", claim, ds, verdict, ", ".join(
                                  f"{m} {_fmt(stat[key].get((ds, m)))}" for m in models)))
         for metric in metrics:
             key = f"knn_{metric}"
@@ -171,19 +171,20 @@ def claims(results):
             failures = aggregate(records, "transport_failures").get(vae)
             rows.append(("Shao", "parallel transport makes analogies", ds,
                          "cannot tell (the transports failed)",
-                         f"failed transports per seed {_fmt(failures)} of "
-                         f"{results.get('plans', {}).get(ds, {}).get('n_analogies', '?')}; "
-                         f"arithmetic keeps the class {_fmt(stat['class_kept_linear'].get(vae))}"))
+                         (f"failed transports per seed {_fmt(failures)} of "
+                          f"{results.get('plans', {}).get(ds, {}).get('n_analogies', '?')}; "
+                          f"arithmetic keeps the class "
+                          f"{_fmt(stat['class_kept_linear'].get(vae))}")))
         elif kept:
             cosine = stat["transfer_cosine_geodesic"].get(vae)
             versus = _above(kept, stat["class_kept_linear"].get(vae))
             good = kept[0] >= 0.5 and cosine[0] > 0.3
             verdict = ("supports" if good and versus >= 0 else "contradicts" if not good
                        else "cannot tell")
-            rows.append(("Shao", "parallel transport makes analogies (class kept, transfer "
-                         "cosine; arithmetic beside)", ds, verdict,
-                         f"transport {_fmt(kept)}, {_fmt(cosine)}; arithmetic "
-                         f"{_fmt(stat['class_kept_linear'].get(vae))}"))
+            rows.append(("Shao", ("parallel transport makes analogies (class kept, transfer "
+                                  "cosine; arithmetic beside)"), ds, verdict,
+                         (f"transport {_fmt(kept)}, {_fmt(cosine)}; arithmetic "
+                          f"{_fmt(stat['class_kept_linear'].get(vae))}")))
     return rows
 
 
