@@ -31,8 +31,8 @@ from geomstats_gen.experiments.setup import (
     DATASETS,
     MODELS,
     _read_json,
-    _slug,
     load_data,
+    model_path,
     train_model,
     write_json,
 )
@@ -133,7 +133,7 @@ def run_experiments(study, out_dir, plan, datasets=tuple(DATASETS), device="cpu"
             for name in names:
                 model, training = train_model(out_dir, dataset, name, seed, data, plan,
                                               device=device, n_jobs=n_jobs, log=log)
-                base = os.path.join(out_dir, "records", dataset, f"{_slug(name)}-seed{seed}")
+                base = model_path(out_dir, dataset, name, seed, kind="records")
                 record = {"dataset": dataset, "model": name, "seed": seed,
                           "n_codes": len(data["eval_index"]), **training}
                 torch.manual_seed(seed)

@@ -167,9 +167,11 @@ def _slug(name):
     return name.lower().replace(" ", "-")
 
 
-def model_path(out_dir, dataset, name, seed):
-    """Where a model and its training record are saved (``.pt``, ``.json``)."""
-    return os.path.join(out_dir, "models", dataset, f"{_slug(name)}-seed{seed}")
+def model_path(out_dir, dataset, name, seed, kind="models"):
+    """Where a model's files go, without extension: ``kind="models"`` for its
+    weights and training record (``.pt``, ``.json``), ``"records"`` for its
+    measures."""
+    return os.path.join(out_dir, kind, dataset, f"{_slug(name)}-seed{seed}")
 
 
 def _read_json(path):
