@@ -462,7 +462,9 @@ class DecoderPullbackMetric(CurvatureMethods, PullbackMetric):
         """Parallel transport along the geodesic to ``end_point`` or along ``Exp(t direction)``.
 
         ``method="ode"`` (default) integrates the geodesic and transport
-        equations together (RK4, ``exp_solver.n_steps`` steps, fourth order);
+        equations together, with ``exp_solver``'s method and tolerances
+        (adaptive Dormand-Prince by default; RK4 with ``n_steps`` steps when
+        ``n_steps`` is given, or when the exp solver is a fixed-step one);
         ``method="projection"`` is Shao et al.'s scheme (push forward,
         project onto the next tangent space, rescale; first order). See
         :mod:`geomstats_gen.transport` for transport along any discrete path.
@@ -479,7 +481,9 @@ class DecoderPullbackMetric(CurvatureMethods, PullbackMetric):
             ``end_point``.
         method : {"ode", "projection"}
         n_steps : int, optional
-            Steps along the geodesic. Default: ``exp_solver.n_steps``.
+            Fixed RK4 steps along the geodesic. Default: the exp solver's
+            own integration (``exp_solver.n_steps`` RK4 steps when its method
+            is ``"projection"``).
 
         Returns
         -------
@@ -496,7 +500,11 @@ class DecoderPullbackMetric(CurvatureMethods, PullbackMetric):
             direction=direction,
             end_point=end_point,
             method=method,
-            n_steps=self.exp_solver.n_steps if n_steps is None else n_steps,
+            n_steps=(
+                self.exp_solver.n_steps
+                if n_steps is None and self.exp_solver.method == "projection"
+                else n_steps
+            ),
             log_solver=self.log_solver,
             exp_solver=self.exp_solver,
         )

@@ -267,11 +267,13 @@ def test_hermite_interpolant_is_fourth_order():
 def test_dopri5_dense_output_matches_the_solution():
     rate = torch.tensor([[0.7], [-1.3]], dtype=F64)
 
-    def field(t, state):
-        return (rate * state[0],)
+    def field(t, state):  # row-wise (each trajectory takes its own steps): rate in the state
+        return (state[1] * state[0], torch.zeros_like(state[1]))
 
     times = torch.tensor([0.0, 0.1, 0.33, 0.5, 0.9, 1.0], dtype=F64)
-    end, dense = dopri5(field, (torch.ones(2, 1, dtype=F64),), 1e-10, 1e-12, 100, times=times)
+    end, dense = dopri5(
+        field, (torch.ones(2, 1, dtype=F64), rate), 1e-10, 1e-12, 100, times=times
+    )
     exact = torch.exp(rate * times[None, :])
     torch.testing.assert_close(dense[0][..., 0], exact, atol=1e-8, rtol=0)
     torch.testing.assert_close(end[0], torch.exp(rate), atol=1e-9, rtol=0)

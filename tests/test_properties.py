@@ -219,8 +219,12 @@ def run(profile, body, costly=False, **strategies):
 
 def well_separated(space, pts, u, v):
     """Whether the planes (u, v) are far from degenerate (the curvature of a
-    nearly degenerate plane is ill-conditioned; it is 0 for parallel vectors)."""
-    gram = space.metric.metric_matrix(pts)
+    nearly degenerate plane is ill-conditioned; it is 0 for parallel vectors),
+    as the chart sees them: in its dtype (a float64 vector of subnormal size
+    is zero in a float32 chart)."""
+    dtype = space.chart.work_dtype
+    u, v = u.to(dtype), v.to(dtype)
+    gram = space.metric.metric_matrix(pts).to(dtype)
     uu = (u[:, None] @ gram @ u[:, :, None]).flatten()
     vv = (v[:, None] @ gram @ v[:, :, None]).flatten()
     uv = (u[:, None] @ gram @ v[:, :, None]).flatten()

@@ -91,7 +91,42 @@ def chunked(fn, chunk_size, *tensors):
     return torch.cat(outs, dim=0)
 
 
-def pushforward(f, z, v, chunk_size=None):
+#: Below this many elements of a Jacobian batch (``n D k`` for ``k``
+#: directions), forward-mode products are taken by double backward (see
+#: :func:`_jvp_by_double_backward`) instead of ``torch.func.jvp``, whose
+#: Python decompositions cost about a millisecond per call: the whole cost
+#: of one small batch (a single geodesic, an analytic chart).
+SMALL_JACOBIAN_ELEMENTS = 2**16
+
+
+def _jvp_by_double_backward(f, z, v):
+    """``(g(z), J(z) v)`` by two reverse passes: ``J v = d/du (J^T u) . v``.
+
+    Plain autograd, no ``torch.func`` transform: cheaper than
+    ``torch.func.jvp`` for small batches (the forward pass is the
+    decoder's own, the two reverse passes are torch's C++ engine).
+    """
+    with torch.inference_mode(False), torch.enable_grad():
+        x = z.detach().clone().requires_grad_(True)
+        value = f(x)
+        if not value.requires_grad:  # g is constant
+            return value.detach(), torch.zeros_like(value)
+        u = torch.zeros_like(value, requires_grad=True)
+        (pulled,) = torch.autograd.grad(value, x, u, create_graph=True)
+        if not pulled.requires_grad:  # pragma: no cover - J^T u is always linear in u
+            return value.detach(), torch.zeros_like(value)
+        (tangent,) = torch.autograd.grad(pulled, u, v.detach())
+    return value.detach(), tangent.detach()
+
+
+def _small(z, out_dim, directions):
+    """Small enough for double backward, and no caller's graph to extend (grad mode off)."""
+    if out_dim is None or z.shape[0] * out_dim * directions > SMALL_JACOBIAN_ELEMENTS:
+        return False
+    return not torch.is_grad_enabled()
+
+
+def pushforward(f, z, v, chunk_size=None, out_dim=None):
     """Decoded points and pushed-forward tangent vectors, ``(g(z), J(z) v)``.
 
     Parameters
@@ -104,13 +139,22 @@ def pushforward(f, z, v, chunk_size=None):
         Tangent vectors at ``z``.
     chunk_size : int, optional
         Points per chunk.
+    out_dim : int, optional
+        ``D``, when known: small batches take the double-backward path (see
+        :data:`SMALL_JACOBIAN_ELEMENTS`).
 
     Returns
     -------
     value : torch.Tensor, shape=[n, D]
     tangent : torch.Tensor, shape=[n, D]
     """
-    return chunked(lambda zz, vv: jvp(f, (zz,), (vv,)), chunk_size, z, v)
+
+    def one_chunk(zz, vv):
+        if _small(zz, out_dim, 1):
+            return _jvp_by_double_backward(f, zz, vv)
+        return jvp(f, (zz,), (vv,))
+
+    return chunked(one_chunk, chunk_size, z, v)
 
 
 def pushforward_many(f, z, vs, chunk_size=None):
@@ -136,7 +180,7 @@ def pushforward_many(f, z, vs, chunk_size=None):
     return chunked(one_chunk, chunk_size, z, vs.movedim(0, 1)).movedim(1, 0)
 
 
-def jacobian(f, z, chunk_size=None):
+def jacobian(f, z, chunk_size=None, out_dim=None):
     """Jacobian of the decoder at a batch of points.
 
     Parameters
@@ -145,20 +189,15 @@ def jacobian(f, z, chunk_size=None):
         Flat batch function, ``[n, d] -> [n, D]``.
     z : torch.Tensor, shape=[n, d]
     chunk_size : int, optional
+    out_dim : int, optional
+        ``D``, when known (see :func:`value_and_jacobian`).
 
     Returns
     -------
     jac : torch.Tensor, shape=[n, D, d]
         ``jac[n, a, i] = d g_a / d z_i``.
     """
-    return value_and_jacobian(f, z, chunk_size=chunk_size)[1]
-
-
-#: Below this many elements of the Jacobian batch (``n D d``), the Jacobian
-#: is one JVP over ``d`` stacked copies of the points instead of ``vmap``
-#: over ``d`` tangents: the primal is evaluated ``d`` times, but the Python
-#: overhead of ``vmap``, the whole cost for tiny analytic charts, is saved.
-SMALL_JACOBIAN_ELEMENTS = 2**16
+    return value_and_jacobian(f, z, chunk_size=chunk_size, out_dim=out_dim)[1]
 
 
 def value_and_jacobian(f, z, chunk_size=None, out_dim=None):
@@ -172,7 +211,7 @@ def value_and_jacobian(f, z, chunk_size=None, out_dim=None):
     chunk_size : int, optional
     out_dim : int, optional
         ``D``, when known: small batches of small outputs take the cheaper
-        stacked-copies path (see :data:`SMALL_JACOBIAN_ELEMENTS`).
+        double-backward path (see :data:`SMALL_JACOBIAN_ELEMENTS`).
 
     Returns
     -------
@@ -184,10 +223,11 @@ def value_and_jacobian(f, z, chunk_size=None, out_dim=None):
 
     def one_chunk(zz):
         n_points = zz.shape[0]
-        if out_dim is not None and n_points * out_dim * dim <= SMALL_JACOBIAN_ELEMENTS:
+        if _small(zz, out_dim, dim):
             tangents = basis.repeat_interleave(n_points, dim=0)
-            values, cols = jvp(f, (zz.repeat(dim, 1),), (tangents,))
-            return values[:n_points], cols.reshape(dim, n_points, -1).permute(1, 2, 0)
+            values, cols = _jvp_by_double_backward(f, zz.repeat(dim, 1), tangents)
+            out = values.shape[-1]
+            return values[:n_points], cols.reshape(dim, n_points, out).permute(1, 2, 0)
         directions = basis[:, None, :].expand(dim, n_points, dim)
         values, cols = vmap(lambda e: jvp(f, (zz,), (e,)))(directions)
         return values[0], cols.permute(1, 2, 0)
@@ -195,10 +235,41 @@ def value_and_jacobian(f, z, chunk_size=None, out_dim=None):
     return chunked(one_chunk, chunk_size, z)
 
 
+def _second_by_reverse(f, z, v, w):
+    """``(g(z), J v, d^2 g[v, w])`` by reverse passes only (no ``torch.func``).
+
+    With a dummy output weight ``u``: ``p = J^T u`` (one backward with a
+    graph), ``r = d/dz <p, v> = (sum_a u_a H_a) v`` (a second), and the
+    derivative of ``<r, w>`` in ``u`` is ``d^2 g[v, w]``, the derivative of
+    ``<p, v>`` in ``u`` is ``J v``. Plain autograd: several times cheaper
+    than forward-over-forward ``torch.func.jvp`` on CPU, whose batching
+    rules run Python decompositions.
+    """
+    with torch.inference_mode(False), torch.enable_grad():
+        x = z.detach().clone().requires_grad_(True)
+        value = f(x)
+        zeros = torch.zeros_like(value)
+        if not value.requires_grad:  # g is constant
+            return value.detach(), zeros, zeros
+        u = torch.zeros_like(value, requires_grad=True)
+        (pulled,) = torch.autograd.grad(value, x, u, create_graph=True)
+        (first,) = torch.autograd.grad(pulled, u, v, retain_graph=True)
+        if not pulled.requires_grad or pulled.grad_fn is None:  # pragma: no cover
+            return value.detach(), first.detach(), zeros
+        (turned,) = torch.autograd.grad(pulled, x, v, create_graph=True, allow_unused=True)
+        if turned is None or not turned.requires_grad:  # g is affine along v
+            return value.detach(), first.detach(), zeros
+        (second,) = torch.autograd.grad(turned, u, w, allow_unused=True)
+    second = zeros if second is None else second.detach()
+    return value.detach(), first.detach(), second
+
+
 def second_derivative(f, z, v, w, chunk_size=None):
     """Second directional derivative ``d^2 g(z)[v, w]``.
 
-    One forward-over-forward JVP per point; no Hessian tensor is built.
+    One forward-over-forward JVP per point where a caller's graph must be
+    extended (grad mode on), reverse passes otherwise
+    (:func:`_second_by_reverse`); no Hessian tensor is built.
 
     Parameters
     ----------
@@ -218,6 +289,9 @@ def second_derivative(f, z, v, w, chunk_size=None):
     """
 
     def one_chunk(zz, vv, ww):
+        if not torch.is_grad_enabled():  # no caller's graph to extend
+            return _second_by_reverse(f, zz, vv, ww)
+
         def first_order(x):
             return jvp(f, (x,), (vv,))
 
@@ -269,6 +343,43 @@ def weighted_hessian(f, z, weights, chunk_size=None):
         return torch.stack(rows, dim=-2).detach()
 
     return chunked(one_chunk, chunk_size, z, weights)
+
+
+def value_and_pullback(f, z):
+    """Decoded points and the pull-back of output vectors, ``w -> J(z)^T w``.
+
+    One forward pass that keeps its graph; each call of the returned
+    function is one reverse pass (the points are independent, so one pass
+    serves the whole batch). This is the gradient of ``<w, g(z)>`` at the
+    cost of about two decoder passes, against ``d`` forward-mode passes for
+    the Jacobian.
+
+    Parameters
+    ----------
+    f : callable
+        Flat batch function, ``[n, d] -> [n, D]``.
+    z : torch.Tensor, shape=[n, d]
+
+    Returns
+    -------
+    value : torch.Tensor, shape=[n, D]
+        ``g(z)``, detached.
+    pullback : callable
+        ``pullback(w)`` for ``w`` of shape ``[n, D]`` returns ``J(z)^T w``,
+        shape ``[n, d]``; it can be called once.
+    """
+    with torch.inference_mode(False), torch.enable_grad():
+        x = z.detach().clone().requires_grad_(True)
+        value = f(x)
+
+    def pullback(weights):
+        if not value.requires_grad:  # g is constant
+            return torch.zeros_like(x)
+        with torch.inference_mode(False), torch.enable_grad():
+            (grad,) = torch.autograd.grad(value, x, grad_outputs=weights, allow_unused=True)
+        return torch.zeros_like(x) if grad is None else grad
+
+    return value.detach(), pullback
 
 
 def second_derivatives(f, z, vs, ws, chunk_size=None):

@@ -392,10 +392,17 @@ class DecoderChart:
             out_dim=self.embedding_dim,
         )
 
+    def value_and_pullback(self, z):
+        """``g(z) [n, D]`` and ``w -> J(z)^T w`` (one reverse pass, see :mod:`.autodiff`)."""
+        return autodiff.value_and_pullback(self.decode, z)
+
     def jacobian(self, z):
         """Jacobian ``[n, D, d]`` at work points ``[n, d]``."""
         return autodiff.jacobian(
-            self.decode, z, chunk_size=self.chunk(self.embedding_dim * self.latent_dim)
+            self.decode,
+            z,
+            chunk_size=self.chunk(self.embedding_dim * self.latent_dim),
+            out_dim=self.embedding_dim,
         )
 
     def hessian(self, z):
@@ -406,7 +413,9 @@ class DecoderChart:
 
     def pushforward(self, z, v):
         """``(g(z), J(z) v)``, each ``[n, D]``."""
-        return autodiff.pushforward(self.decode, z, v, chunk_size=self.chunk(self.embedding_dim))
+        return autodiff.pushforward(
+            self.decode, z, v, chunk_size=self.chunk(self.embedding_dim), out_dim=self.embedding_dim
+        )
 
     def pushforward_many(self, z, vs):
         """``J(z) v_k`` for ``vs [k, n, d]``: ``[k, n, D]``."""

@@ -76,6 +76,36 @@ class GeodesicODEExpSolver(ExpSolver):
         atol = self.atol if self.atol is not None else (1e-11 if f64 else 1e-7)
         return rtol, atol
 
+    def integrate_field(self, field, state, what="exp"):
+        """Integrate another field over ``t in [0, 1]`` with this solver's method and settings.
+
+        ``"dopri5"`` with its tolerances, ``"rk4"`` with ``n_steps`` steps
+        (e.g. the geodesic and transport equations together). ``"projection"``
+        has no field form: it is refused.
+
+        Parameters
+        ----------
+        field : callable
+            ``field(t, state)``, row by row.
+        state : tuple of torch.Tensor, each shape=[n, ...]
+        what : str
+            Name of the computation in messages.
+
+        Returns
+        -------
+        state : tuple of torch.Tensor
+            At ``t = 1``.
+        """
+        self._check_settings()
+        if self.method == "projection":
+            raise ValueError(
+                "`method='projection'` integrates no field; use 'dopri5' or 'rk4'."
+            )
+        if self.method == "rk4":
+            return rk4(field, state, self.n_steps)
+        rtol, atol = self._dopri_tolerances(state[0].dtype)
+        return dopri5(field, state, rtol, atol, self.max_steps, what=what)
+
     def integrate(self, z, v, times=None):
         """Integrate on flat work tensors ``[n, d]`` over ``t in [0, 1]``.
 

@@ -111,57 +111,74 @@ _DOPRI_P = (
 
 
 class _DenseOutput:
-    """Values of the solution at requested times, filled in step by step."""
+    """Values of the solution at requested times, filled in step by step.
+
+    Every trajectory has its own steps: an accepted step of the rows
+    ``rows`` covers ``(t_r, t_r + h_r]`` for each of them.
+    """
 
     def __init__(self, state, times):
-        self.times = times
-        self.host = times.tolist()  # one transfer, before the loop
-        self.weights = torch.tensor(_DOPRI_P, dtype=times.dtype, device=times.device)
-        self.next = 0
+        self.times = times.to(torch.float64)
+        self.weights = torch.tensor(_DOPRI_P, dtype=torch.float64, device=times.device)
         self.values = tuple(
-            s.new_zeros((s.shape[0], len(self.host)) + tuple(s.shape[1:])) for s in state
+            s.new_zeros((s.shape[0], times.shape[0]) + tuple(s.shape[1:])) for s in state
         )
-        while self.next < len(self.host) and self.host[self.next] <= 0.0:
-            self.next += 1
+        start = (self.times <= 0.0)[None, :]
         for v, s in zip(self.values, state):
-            v[:, : self.next] = s[:, None]
+            v.copy_(torch.where(_expand(start, v), s[:, None].expand_as(v), v))
 
-    def step(self, active, t, h, state, ks):
-        """Interpolate the times in ``(t, t + h]`` on the accepted step."""
-        stop = self.next
-        while stop < len(self.host) and self.host[stop] <= t + h:
-            stop += 1
-        if stop == self.next:
-            return
-        x = ((self.times[self.next : stop] - t) / h).to(state[0].dtype)
-        powers = torch.stack([x, x * x, x**3, x**4])  # [4, n_t]
-        weights = self.weights.to(x.dtype) @ powers  # [7, n_t]
+    def step(self, rows, t, h, state, ks):
+        """Interpolate, for each row, the times in ``(t_r, t_r + h_r]`` of its accepted step."""
+        x = (self.times[None, :] - t[:, None]) / h[:, None]  # [n, n_t]
+        inside = (x > 0) & (x <= 1)
+        powers = torch.stack([x, x * x, x**3, x**4], dim=-1)  # [n, n_t, 4]
+        weights = (powers @ self.weights.T).to(state[0].dtype)  # [n, n_t, 7]
         for v, s, parts in zip(self.values, state, zip(*ks)):
-            incr = sum(
-                w.reshape((1, -1) + (1,) * (s.ndim - 1)) * p[:, None]
-                for w, p in zip(weights, parts)
-            )
-            v[active, self.next : stop] = s[:, None] + h * incr
-        self.next = stop
+            incr = sum(_expand(weights[..., k], s[:, None]) * p[:, None] for k, p in enumerate(parts))
+            new = s[:, None] + _expand(h.to(s.dtype)[:, None], incr) * incr
+            v[rows] = torch.where(_expand(inside, new), new, v[rows])
 
-    def freeze(self, rows, state_rows):
-        """Trajectories stopped now keep their state at every later time."""
+    def freeze(self, rows, t, state_rows):
+        """Trajectories stopped at ``t`` keep their state at every later time."""
+        later = self.times[None, :] > t[:, None]
         for v, s in zip(self.values, state_rows):
-            v[rows, self.next :] = s[:, None]
+            v[rows] = torch.where(_expand(later, v[rows]), s[:, None].expand_as(v[rows]), v[rows])
+
+
+def _expand(tensor, like):
+    """``tensor`` with trailing singleton dimensions, to broadcast against ``like``."""
+    return tensor.reshape(tuple(tensor.shape) + (1,) * (like.ndim - tensor.ndim))
+
+
+def _row_axpy(state, h, *terms):
+    """``state + h_r * sum(c_k * d_k)`` with one step size per row."""
+    out = []
+    for k, s in enumerate(state):
+        incr = sum(c * d[k] for c, d in terms if c != 0.0)
+        out.append(s + _expand(h.to(s.dtype), s) * incr)
+    return tuple(out)
 
 
 def dopri5(field, state, rtol, atol, max_steps, what="exp", stop=None, times=None):
-    """Adaptive Dormand-Prince 5(4) over ``t in [0, 1]``, one step size per batch.
+    """Adaptive Dormand-Prince 5(4) over ``t in [0, 1]``, one step size per trajectory.
+
+    Every trajectory of the batch takes its own steps (its own error
+    control); each step evaluates the field on the trajectories still
+    running only, so a batch costs the sum of its trajectories' steps, not
+    the hardest one's times the batch size.
 
     Parameters
     ----------
     field : callable
+        ``field(t, state)``, row by row: row ``r`` of the derivative depends
+        on row ``r`` of the state only (it is called on the rows still
+        running; ``t``: their times, unused by autonomous fields).
     state : tuple of torch.Tensor
     rtol, atol : float
         Local error tolerances: every component's error estimate stays
         below ``atol + rtol max(|y_old|, |y_new|)``.
     max_steps : int
-        Cap on accepted steps; reaching it emits a
+        Cap on the accepted steps of a trajectory; reaching it emits a
         :class:`~geomstats_gen.exceptions.ConvergenceWarning` and returns
         the state reached.
     what : str
@@ -190,75 +207,93 @@ def dopri5(field, state, rtol, atol, max_steps, what="exp", stop=None, times=Non
     FloatingPointError
         If the step size underflows (a singular field).
     """
-    full = state
-    stopped = torch.zeros(state[0].shape[0], dtype=torch.bool, device=state[0].device)
-    active = torch.arange(state[0].shape[0], device=state[0].device)
+    n_rows = state[0].shape[0]
+    device = state[0].device
+    stopped = torch.zeros(n_rows, dtype=torch.bool, device=device)
     dense = None if times is None else _DenseOutput(state, times)
+    full = tuple(s.clone() for s in state)
 
-    def finish(end):
-        out = (end,) if stop is None else (end, stopped)
+    def finish():
+        out = (full,) if stop is None else (full, stopped)
         if dense is not None:
             out = out + (dense.values,)
         return out[0] if len(out) == 1 else out
 
-    if state[0].shape[0] == 0:
-        return finish(state)
-    t, h = 0.0, 0.25
+    if n_rows == 0:
+        return finish()
+    # Times and step sizes in float64 whatever the state's dtype (a float32
+    # sum of steps would stop short of 1).
+    t = torch.zeros(n_rows, dtype=torch.float64, device=device)
+    h = torch.full((n_rows,), 0.25, dtype=torch.float64, device=device)
+    accepted = torch.zeros(n_rows, dtype=torch.int64, device=device)
+    active = torch.arange(n_rows, device=device)
     k1 = field(t, state)
-    accepted = 0
-    while t < 1.0 and active.numel():
-        if accepted >= max_steps:
-            warnings.warn(
-                f"{what}: the adaptive integrator reached max_steps={max_steps} "
-                f"steps at t={t:.3g} < 1; the result is inaccurate. Increase "
-                "max_steps or rtol, or shorten the tangent vectors.",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
-            break
-        h = min(h, 1.0 - t)
+    capped = 0
+    while active.numel():
+        t_a = t[active]
+        last = h[active] >= 1.0 - t_a
+        h_a = torch.where(last, 1.0 - t_a, h[active])
+        cur = tuple(f[active] for f in full)
         ks = [k1]
         for c, a_row in zip(_DOPRI_C[1:], _DOPRI_A[1:]):
-            ks.append(field(t + c * h, _axpy(state, h, *zip(a_row, ks))))
-        new = _axpy(state, h, *zip(_DOPRI_B, ks))
-        k7 = field(t + h, new)
-        errors = _combination(h, tuple(zip(_DOPRI_E, ks + [k7])))
-        ratio = max(
-            float((err / (atol + rtol * old.abs().maximum(y.abs()))).abs().max().detach())
-            for err, old, y in zip(errors, state, new)
+            ks.append(field(t_a + c * h_a, _row_axpy(cur, h_a, *zip(a_row, ks))))
+        new = _row_axpy(cur, h_a, *zip(_DOPRI_B, ks))
+        k7 = field(t_a + h_a, new)
+        errors = _row_axpy(tuple(torch.zeros_like(c) for c in cur), h_a, *zip(_DOPRI_E, ks + [k7]))
+        ratio = torch.stack(
+            [
+                (err / (atol + rtol * old.abs().maximum(y.abs()))).abs().reshape(err.shape[0], -1)
+                .amax(-1).to(torch.float64)
+                for err, old, y in zip(errors, cur, new)
+            ]
+        ).amax(0)
+        ratio = torch.where(torch.isfinite(ratio), ratio, torch.full_like(ratio, math.inf))
+        ok = ratio <= 1.0
+        if dense is not None:
+            dense.step(active[ok], t_a[ok], h_a[ok], tuple(c[ok] for c in cur),
+                       [tuple(p[ok] for p in k) for k in ks + [k7]])
+        rows_ok = active[ok]
+        for f, y in zip(full, new):
+            f[rows_ok] = y[ok]
+        t[rows_ok] = torch.where(last[ok], 1.0, t_a[ok] + h_a[ok])
+        accepted[rows_ok] += 1
+        factor = torch.where(
+            ratio == 0, 5.0, (0.9 * ratio.clamp_min(1e-300) ** -0.2).clamp(0.2, 5.0)
         )
-        if not math.isfinite(ratio):
-            ratio = math.inf
-        if ratio <= 1.0:
-            if dense is not None:
-                dense.step(active, t, h, state, ks + [k7])
-            t += h
-            state, k1 = new, k7
-            accepted += 1
-            if stop is not None:
-                leaving = stop(state)
-                if bool(leaving.any()):  # freeze them; integrate the others only
-                    full = tuple(f.index_copy(0, active, s) for f, s in zip(full, state))
-                    stopped[active[leaving]] = True
-                    if dense is not None:
-                        dense.freeze(active[leaving], tuple(s[leaving] for s in state))
-                    keep = ~leaving
-                    active = active[keep]
-                    state = tuple(s[keep] for s in state)
-                    k1 = tuple(k[keep] for k in k1)
-        factor = 5.0 if ratio == 0 else min(5.0, max(0.2, 0.9 * ratio ** (-0.2)))
-        h = h * factor
-        if h < 1e-12:
+        h[active] = h_a * factor
+        k1 = tuple(torch.where(_expand(ok, a), a, b) for a, b in zip(k7, k1))
+        leaving = torch.zeros_like(ok)
+        if stop is not None:
+            leaving = ok & stop(tuple(f[active] for f in full))
+            stopped[active[leaving]] = True
+            if dense is not None and bool(leaving.any()):
+                dense.freeze(active[leaving], t[active[leaving]],
+                             tuple(f[active[leaving]] for f in full))
+        at_cap = accepted[active] >= max_steps
+        done = (t[active] >= 1.0) | leaving | at_cap
+        flags = torch.stack([done, at_cap & ~(t[active] >= 1.0) & ~leaving,
+                             h[active] < 1e-12]).cpu()
+        if bool(flags[2].any()):
             raise FloatingPointError(
                 f"{what}: the adaptive step size underflowed; the equation is "
                 "singular along this path (the decoder's Jacobian may lose rank)."
             )
-    if dense is not None:  # the step cap stopped the loop early
-        dense.freeze(active, state)
-    if stop is None:
-        return finish(state)
-    full = tuple(f.index_copy(0, active, s) for f, s in zip(full, state))
-    return finish(full)
+        capped += int(flags[1].sum())
+        if dense is not None and bool(flags[1].any()):
+            rows = active[flags[1].to(device)]
+            dense.freeze(rows, t[rows], tuple(f[rows] for f in full))
+        keep = (~flags[0]).to(device)
+        active = active[keep]
+        k1 = tuple(k[keep] for k in k1)
+    if capped:
+        warnings.warn(
+            f"{what}: {capped} of {n_rows} trajectories reached max_steps={max_steps} "
+            "steps of the adaptive integrator before t = 1; their results are "
+            "inaccurate. Increase max_steps or rtol, or shorten the tangent vectors.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+    return finish()
 
 
 def projection_steps(chart, z, v, next_point, n_steps):

@@ -15,6 +15,7 @@ __all__ = [
     "energy_and_chords",
     "initial_velocity",
     "minimize_path_energy",
+    "refine_blocks",
     "path_segment_lengths",
     "rounding_noise",
 ]
@@ -38,7 +39,16 @@ def energy_and_chords(decoded):
 
 
 def minimize_path_energy(
-    chart, nodes, tol, max_iter, damping=1e-6, max_attempts=12, hessian="auto", newton=None
+    chart,
+    nodes,
+    tol,
+    max_iter,
+    damping=1e-6,
+    max_attempts=12,
+    hessian="auto",
+    newton=None,
+    blocks=None,
+    end_jacobians=None,
 ):
     """Damped Newton on the discrete path energy, batched over paths.
 
@@ -49,6 +59,13 @@ def minimize_path_energy(
     modes of the path converge only linearly, at a rate close to
     ``K L^2 / pi^2`` for curvature ``K`` and length ``L``. Levenberg-Marquardt
     damping keeps every accepted step a decrease of ``E``.
+
+    Warm-started paths can reuse approximate Gauss-Newton blocks
+    (``blocks``, e.g. :func:`refine_blocks` of a coarser solve): their
+    iterations take the exact gradient ``T J_i^T s_i`` by one reverse pass
+    (about two decoder passes) instead of the Jacobian (``d`` forward-mode
+    passes). A path whose steps stop shrinking by a factor 10 gets fresh
+    blocks from its Jacobian for one iteration, then goes on with them.
 
     Parameters
     ----------
@@ -68,10 +85,19 @@ def minimize_path_energy(
         ``"newton"`` includes the ``H_i`` term; ``"gauss-newton"`` leaves it
         out (iterations about half as costly, but only linear convergence);
         ``"auto"`` starts with Gauss-Newton and switches a path to Newton as
-        soon as a step shrinks the node moves by less than a factor 10 (the
-        break-even point: a Newton iteration costs about two Gauss-Newton ones).
+        soon as a step with fresh blocks shrinks the node moves by less than
+        a factor 10 (the break-even point: a Newton iteration costs about
+        two Gauss-Newton ones).
     newton : torch.Tensor of bool, shape=[p], optional
         With ``"auto"``: the paths that start with Newton steps.
+    blocks : tuple, optional
+        ``(gram, cross, valid)``: approximations of ``J_i^T J_i``
+        (shape ``[p, T + 1, d, d]``, the ends included), of
+        ``J_i^T J_{i+1}`` (``[p, T, d, d]``) and the paths they hold for
+        (bool, ``[p]``). Needs ``end_jacobians``.
+    end_jacobians : tuple of torch.Tensor, optional
+        ``(J(z_0), J(z_T))``, shape ``[p, D, d]`` each. With them the blocks
+        of the returned paths are returned too.
 
     Returns
     -------
@@ -80,61 +106,106 @@ def minimize_path_energy(
     converged : torch.Tensor of bool, shape=[p]
     newton : torch.Tensor of bool, shape=[p]
         The paths that used Newton steps last.
+    blocks : tuple or None
+        ``(gram, cross, valid)`` as last evaluated (``None`` without
+        ``end_jacobians``).
     """
     chart = as_chart(chart)
     n_paths, n_nodes, dim = nodes.shape
     n_segments = n_nodes - 1
+    device = nodes.device
     nodes = nodes.clone()
-    iterations = torch.zeros(n_paths, dtype=torch.int64, device=nodes.device)
-    converged = torch.zeros(n_paths, dtype=torch.bool, device=nodes.device)
-    use_newton = torch.full((n_paths,), hessian == "newton", device=nodes.device)
+    iterations = torch.zeros(n_paths, dtype=torch.int64, device=device)
+    converged = torch.zeros(n_paths, dtype=torch.bool, device=device)
+    use_newton = torch.full((n_paths,), hessian == "newton", device=device)
     if hessian == "auto" and newton is not None:
         use_newton = newton.clone()
+    if end_jacobians is not None and blocks is None:
+        shape = (n_paths, n_segments + 1, dim, dim)
+        blocks = (
+            nodes.new_zeros(shape),
+            nodes.new_zeros((n_paths, n_segments, dim, dim)),
+            torch.zeros(n_paths, dtype=torch.bool, device=device),
+        )
     if n_segments < 2 or n_paths == 0:
         converged[:] = True
-        return nodes, iterations, converged, use_newton
-    lam = torch.full((n_paths,), float(damping), dtype=nodes.dtype, device=nodes.device)
+        return nodes, iterations, converged, use_newton, blocks
+    gram, cross, valid = (None, None, None) if blocks is None else (
+        blocks[0].clone(), blocks[1].clone(), blocks[2].clone()
+    )
+    # Paths that come with blocks reuse them (and refresh them when slow);
+    # the others compute fresh blocks at every iteration.
+    reuse = torch.zeros(n_paths, dtype=torch.bool, device=device)
+    if valid is not None and hessian != "newton":
+        reuse = valid.clone()
+    fresh = ~reuse
+    lam = torch.full((n_paths,), float(damping), dtype=nodes.dtype, device=device)
     g_start = chart.decode(nodes[:, 0].contiguous())
     g_end = chart.decode(nodes[:, -1].contiguous())
-    eye = torch.eye(dim, dtype=nodes.dtype, device=nodes.device)
+    eye = torch.eye(dim, dtype=nodes.dtype, device=device)
     eps = torch.finfo(nodes.dtype).eps
-    prev_move = torch.full((n_paths,), float("inf"), dtype=nodes.dtype, device=nodes.device)
+    prev_move = torch.full((n_paths,), float("inf"), dtype=nodes.dtype, device=device)
     for _ in range(max_iter):
-        # One host transfer per iteration gives both index sets (the paths
-        # still running, and which of them take Newton steps).
-        flags = torch.stack([~converged, use_newton]).cpu()
+        # One host transfer per iteration gives the index sets (the paths
+        # still running, those with fresh blocks, those taking Newton steps).
+        flags = torch.stack([~converged, fresh | use_newton, use_newton]).cpu()
         active_host = flags[0].nonzero().squeeze(-1)
         if active_host.numel() == 0:
             break
-        active = active_host.to(nodes.device)
-        rows = flags[1][active_host].nonzero().squeeze(-1).to(nodes.device)
+        active = active_host.to(device)
+        jac_host = flags[1][active_host].nonzero().squeeze(-1)
+        jac_rows = jac_host.to(device)
+        pull_rows = (~flags[1][active_host]).nonzero().squeeze(-1).to(device)
+        rows = flags[2][active_host].nonzero().squeeze(-1).to(device)
         interior = nodes[active, 1:-1]
         n_act = active.numel()
-        flat = interior.reshape(-1, dim)
-        g_int, jac = chart.value_and_jacobian(flat)
-        g_int = g_int.reshape(n_act, n_segments - 1, -1)
+        g_int = interior.new_empty((n_act, n_segments - 1, g_start.shape[-1]))
+        jac = None
+        if jac_host.numel():
+            g_j, jac = chart.value_and_jacobian(interior[jac_rows].reshape(-1, dim))
+            g_int[jac_rows] = g_j.reshape(jac_rows.numel(), n_segments - 1, -1)
+            jac = jac.reshape(jac_rows.numel(), n_segments - 1, -1, dim)
+        pullback = None
+        if pull_rows.numel():
+            g_p, pullback = chart.value_and_pullback(interior[pull_rows].reshape(-1, dim))
+            g_int[pull_rows] = g_p.reshape(pull_rows.numel(), n_segments - 1, -1)
         decoded = torch.cat([g_start[active, None], g_int, g_end[active, None]], dim=1)
         energy, chords = energy_and_chords(decoded)
         second_diff = 2 * g_int - decoded[:, :-2] - decoded[:, 2:]
-        jac = jac.reshape(n_act, n_segments - 1, -1, dim)
-        jac_t = jac.transpose(-1, -2)
-        grad = n_segments * (jac_t @ second_diff[..., None]).squeeze(-1)
-        diag = 2 * n_segments * (jac_t @ jac)
+        grad = interior.new_empty(interior.shape)
+        if jac is not None:
+            jac_t = jac.transpose(-1, -2)
+            grad[jac_rows] = n_segments * (jac_t @ second_diff[jac_rows, ..., None]).squeeze(-1)
+            gram_j = jac_t @ jac
+            cross_j = jac_t[:, :-1] @ jac[:, 1:]
+            if gram is not None:
+                paths = active[jac_rows]
+                _store_blocks(gram, cross, paths, gram_j, cross_j, jac, end_jacobians)
+                valid[paths] = True
+        if pullback is not None:
+            weights = second_diff[pull_rows].reshape(-1, second_diff.shape[-1])
+            grad[pull_rows] = n_segments * pullback(weights).reshape(pull_rows.numel(), -1, dim)
+        if gram is None:
+            diag, off = 2 * n_segments * gram_j, -n_segments * cross_j
+        else:
+            diag = 2 * n_segments * gram[active, 1:-1]
+            off = -n_segments * cross[active, 1:-1]
         if rows.numel():
             curv = chart.weighted_hessian(
                 interior[rows].reshape(-1, dim),
                 second_diff[rows].reshape(-1, second_diff.shape[-1]),
             )
             diag[rows] = diag[rows] + n_segments * curv.reshape(-1, n_segments - 1, dim, dim)
-        off = -n_segments * (jac_t[:, :-1] @ jac[:, 1:])
+        was_fresh = fresh[active] | use_newton[active]
+        fresh[active] = ~reuse[active]
         scale = torch.diagonal(diag, dim1=-2, dim2=-1).abs().mean(dim=(-1, -2))
         seg_len = chords / n_segments
-        settled = torch.zeros(n_act, dtype=torch.bool, device=nodes.device)
+        settled = torch.zeros(n_act, dtype=torch.bool, device=device)
         for attempt in range(max_attempts):
             # Every path tries a step first; only the rejected ones retry
             # (one host transfer per retry).
             if attempt == 0:
-                idx = torch.arange(n_act, device=nodes.device)
+                idx = torch.arange(n_act, device=device)
             else:
                 idx = (~settled).nonzero().squeeze(-1)
             if idx.numel() == 0:
@@ -152,7 +223,13 @@ def minimize_path_energy(
             # by no more than the rounding of the decoded values (float32
             # decoders on short paths reach that floor first).
             noise = rounding_noise(decoded[idx])
-            small = pos_def & (move <= torch.maximum(tol * seg_len[idx], noise))
+            goal = torch.maximum(tol * seg_len[idx], noise)
+            # Or the moves shrink geometrically, and what the next ones
+            # would add up to (``move rate / (1 - rate)``) is under it.
+            before = prev_move[active[idx]]
+            rate = torch.where(torch.isfinite(before), move / before, 1.0).clamp(max=1.0)
+            predicted = move * rate / (1 - rate).clamp_min(0.5)
+            small = pos_def & ((move <= goal) | ((rate <= 0.5) & (predicted <= goal)))
             ok = pos_def & (energy_cand <= energy[idx] * (1 + 8 * eps))
             # An accepted step that does not lower the energy beyond rounding
             # means the working precision is exhausted.
@@ -161,20 +238,69 @@ def minimize_path_energy(
             # Updates by masks, not boolean indexing (no host transfer).
             rows_now = active[idx]
             nodes[rows_now, 1:-1] = torch.where(ok[:, None, None], candidate, interior[idx])
+            slow = ok & (move > 0.1 * prev_move[rows_now])
             if hessian == "auto":
-                slow = move > 0.1 * prev_move[rows_now]
-                use_newton[rows_now] = use_newton[rows_now] | (ok & slow)
-                prev_move[rows_now] = torch.where(ok, move, prev_move[rows_now])
+                # Slow with fresh blocks: the Newton term is missing.
+                use_newton[rows_now] = use_newton[rows_now] | (slow & was_fresh[idx])
+            # Slow, or rejected, with approximate blocks: refresh them.
+            fresh[rows_now] = fresh[rows_now] | ((slow | ~ok) & ~was_fresh[idx])
+            if gram is not None and hessian != "newton":
+                # Once the nodes move by 1 % of a segment, the Jacobians
+                # barely change from one iteration to the next: reuse them.
+                near = ok & was_fresh[idx] & (move <= 0.01 * seg_len[idx])
+                reuse[rows_now] = reuse[rows_now] | near
+            prev_move[rows_now] = torch.where(ok, move, prev_move[rows_now])
             lam[rows_now] = torch.where(
                 ok, torch.clamp(lam[rows_now] / 10, min=1e-12), lam[rows_now] * 10
             )
             settled[idx] = settled[idx] | ok | small
             converged[rows_now] = converged[rows_now] | small
         iterations[active] += 1
-    return nodes, iterations, converged, use_newton
+    blocks = None if gram is None else (gram, cross, valid)
+    return nodes, iterations, converged, use_newton, blocks
 
 
-def initial_velocity(chart, nodes):
+def _store_blocks(gram, cross, paths, gram_int, cross_int, jac, end_jacobians):
+    """Write fresh blocks of some paths' interior nodes, and of their two end segments."""
+    j_start, j_end = (e[paths] for e in end_jacobians)
+    gram[paths, 1:-1] = gram_int
+    cross[paths, 1:-1] = cross_int
+    cross[paths, 0] = j_start.transpose(-1, -2) @ jac[:, 0]
+    cross[paths, -1] = jac[:, -1].transpose(-1, -2) @ j_end
+    gram[paths, 0] = j_start.transpose(-1, -2) @ j_start
+    gram[paths, -1] = j_end.transpose(-1, -2) @ j_end
+
+
+def refine_blocks(blocks):
+    """Gauss-Newton blocks of paths with twice the segments, from those of the paths.
+
+    A new node in the middle of a segment has the Jacobian
+    ``(J_i + J_{i+1}) / 2`` up to ``O(h^2)``, so its blocks are averages of
+    the old ones: ``J_m^T J_m ~ (G_i + C_i + C_i^T + G_{i+1}) / 4``,
+    ``J_i^T J_m ~ (G_i + C_i) / 2`` and ``J_m^T J_{i+1} ~ (C_i + G_{i+1}) / 2``
+    (``G`` the grams, ``C`` the cross blocks).
+
+    Parameters
+    ----------
+    blocks : tuple
+        ``(gram [p, T + 1, d, d], cross [p, T, d, d], valid [p])``.
+
+    Returns
+    -------
+    blocks : tuple
+        ``(gram [p, 2 T + 1, d, d], cross [p, 2 T, d, d], valid [p])``.
+    """
+    gram, cross, valid = blocks
+    p, n_nodes, dim, _ = gram.shape
+    left, right = gram[:, :-1], gram[:, 1:]
+    mid = (left + right + cross + cross.transpose(-1, -2)) / 4
+    fine_gram = torch.stack([left, mid], dim=2).reshape(p, -1, dim, dim)
+    fine_gram = torch.cat([fine_gram, gram[:, -1:]], dim=1)
+    fine_cross = torch.stack([(left + cross) / 2, (cross + right) / 2], dim=2)
+    return fine_gram, fine_cross.reshape(p, -1, dim, dim), valid
+
+
+def initial_velocity(chart, nodes, jacobian=None, decoded=None):
     """Initial velocity of a discrete geodesic from its discrete momentum.
 
     The boundary term of the discrete energy gives the momentum
@@ -182,9 +308,25 @@ def initial_velocity(chart, nodes):
     ``O(1 / T^2)`` (the first-order terms cancel by the geodesic equation),
     whereas ``T (z_1 - z_0)`` is only first order. Returns
     ``G_0^{-1} p_0``.
+
+    Parameters
+    ----------
+    chart : DecoderChart
+    nodes : torch.Tensor, shape=[p, T + 1, d]
+    jacobian : torch.Tensor, shape=[p, D, d], optional
+        ``J(z_0)``, when known.
+    decoded : torch.Tensor, shape=[p, T + 1, D], optional
+        ``g(nodes)``, when known.
+
+    Returns
+    -------
+    velocity : torch.Tensor, shape=[p, d]
     """
     n_segments = nodes.shape[1] - 1
-    z0 = nodes[:, 0]
-    g0, jac = chart.value_and_jacobian(z0.contiguous())
-    chord = chart.decode(nodes[:, 1].contiguous()) - g0
-    return pullback_solve(jac, n_segments * chord)
+    if decoded is None:
+        g0, g1 = (chart.decode(nodes[:, k].contiguous()) for k in (0, 1))
+    else:
+        g0, g1 = decoded[:, 0], decoded[:, 1]
+    if jacobian is None:
+        jacobian = chart.jacobian(nodes[:, 0].contiguous())
+    return pullback_solve(jacobian, n_segments * (g1 - g0))

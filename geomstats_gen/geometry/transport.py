@@ -144,7 +144,7 @@ def parallel_transport(
     direction=None,
     end_point=None,
     method="ode",
-    n_steps=100,
+    n_steps=None,
     log_solver=None,
     exp_solver=None,
 ):
@@ -166,16 +166,21 @@ def parallel_transport(
     end_point : array-like, shape=[..., d], optional
         End point of the geodesic, solved for with ``log_solver``.
     method : {"ode", "projection"}
-        ``"ode"``: RK4 with ``n_steps`` steps on the geodesic equation and the
-        transport equation together, from the initial velocity
-        (``direction``, or the ``log`` of the connecting geodesic); error
-        ``O(n_steps^-4)`` plus, with ``end_point``, that of the log.
+        ``"ode"``: the geodesic equation and the transport equation
+        integrated together, from the initial velocity (``direction``, or
+        the ``log`` of the connecting geodesic), by ``exp_solver``'s method
+        and tolerances (adaptive Dormand-Prince by default, its error
+        control covering the transported vector too), or by RK4 with
+        ``n_steps`` steps when ``n_steps`` is given (error
+        ``O(n_steps^-4)``); plus, with ``end_point``, the error of the log.
         ``"projection"``: :func:`transport_along_path` with Shao et al.'s
         scheme along the discrete geodesic (the ``path`` of the connecting
-        geodesic, or the geodesic sampled at ``n_steps + 1`` times).
-    n_steps : int
-        Steps along the geodesic. Unused by ``"projection"`` with
-        ``end_point``, which follows the nodes of the connecting geodesic.
+        geodesic, or the geodesic sampled at ``n_steps + 1`` times, 100 by
+        default).
+    n_steps : int, optional
+        Fixed steps along the geodesic (see ``method``). Unused by
+        ``"projection"`` with ``end_point``, which follows the nodes of the
+        connecting geodesic.
     log_solver : DiscreteEnergyLogSolver, optional
         Solver of the connecting geodesic (``end_point``). Default: one with
         default settings.
@@ -195,7 +200,7 @@ def parallel_transport(
             "Exactly one of `direction` and `end_point` must be given, got "
             + ("both." if direction is not None else "neither.")
         )
-    n_steps = check_positive_int(n_steps, "n_steps")
+    n_steps = check_positive_int(n_steps, "n_steps", allow_none=True)
     dim = chart.latent_dim
     tangent_vec = as_points(tangent_vec, "tangent_vec", dim)
     base_point = as_points(base_point, "base_point", dim)
@@ -212,7 +217,7 @@ def parallel_transport(
         direction = as_points(direction, "direction", dim)
         like = promote_like(tangent_vec, base_point, direction)
         if method == "projection":
-            times = torch.linspace(0.0, 1.0, n_steps + 1, dtype=torch.float64)
+            times = torch.linspace(0.0, 1.0, (n_steps or 100) + 1, dtype=torch.float64)
             geodesic = (exp_solver or GeodesicODEExpSolver(chart)).geodesic_ivp(
                 direction, base_point
             )
@@ -227,5 +232,10 @@ def parallel_transport(
         if z.shape[0] == 0:
             out = v
         else:
-            _, _, out = rk4(joint_geodesic_transport_field(chart), (z, u, v), n_steps)
+            field = joint_geodesic_transport_field(chart)
+            if n_steps is None:
+                solver = exp_solver or GeodesicODEExpSolver(chart)
+                _, _, out = solver.integrate_field(field, (z, u, v), what="transport")
+            else:
+                _, _, out = rk4(field, (z, u, v), n_steps)
     return chart.finish(out, batch, like)
