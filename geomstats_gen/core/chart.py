@@ -24,7 +24,7 @@ import warnings
 
 import torch
 
-from geomstats_gen.core import autodiff
+from geomstats_gen.core import autodiff, reverse
 from geomstats_gen.core.checks import (
     HALF_DTYPES,
     as_points,
@@ -394,7 +394,7 @@ class DecoderChart:
 
     def value_and_pullback(self, z):
         """``g(z) [n, D]`` and ``w -> J(z)^T w`` (one reverse pass, see :mod:`.autodiff`)."""
-        return autodiff.value_and_pullback(self.decode, z)
+        return reverse.value_and_pullback(self.decode, z)
 
     def jacobian(self, z):
         """Jacobian ``[n, D, d]`` at work points ``[n, d]``."""

@@ -20,6 +20,14 @@ error, which the difference of two consecutive extrapolations estimates
 whose path has a chord that leaves the manifold, are refined again (only
 those, still batched) up to ``max_nodes`` segments; the ones left
 unresolved are flagged and named in a warning.
+
+Cost. The Jacobians are the expensive part (``d`` forward-mode passes per
+node). They are taken on the coarsest resolution only, until the nodes
+settle. The finer resolutions start from Gauss-Newton blocks averaged from
+the coarser path's (:func:`~geomstats_gen.geometry.path_energy.refine_blocks`)
+and from a Richardson-extrapolated path, and iterate with the exact gradient
+of one reverse pass per node. Fresh blocks are taken only where convergence
+slows. ``benchmarks/bench_cost_model.py`` counts the decoder passes.
 """
 
 import torch
@@ -34,12 +42,12 @@ from geomstats_gen.core.checks import (
     check_positive_int,
 )
 from geomstats_gen.geometry.dense import (
+    extrapolated_start,
     hermite,
     hermite_midpoints,
     interleave,
     midpoint_checks,
     node_velocities,
-    resample,
 )
 from geomstats_gen.geometry.exp import GeodesicODEExpSolver
 from geomstats_gen.geometry.path_energy import (
@@ -48,7 +56,11 @@ from geomstats_gen.geometry.path_energy import (
     minimize_path_energy,
     refine_blocks,
 )
-from geomstats_gen.geometry.result import GeodesicResult, ResultBuilder, warn_unconverged
+from geomstats_gen.geometry.result import (
+    GeodesicResult,
+    ResultBuilder,
+    warn_unconverged,
+)
 
 __all__ = [
     "DiscreteEnergyLogSolver",
@@ -72,37 +84,6 @@ def _straight_paths(z_start, z_end, n_segments):
     """Nodes of the straight latent segments, ``[p, d] x [p, d] -> [p, T + 1, d]``."""
     t = torch.linspace(0, 1, n_segments + 1, dtype=z_start.dtype, device=z_start.device)
     return z_start[:, None] + t[None, :, None] * (z_end - z_start)[:, None]
-
-
-def _extrapolated_start(fine, coarse, restarted=None):
-    """Start of the next resolution: the interpolant of the last path, extrapolated.
-
-    The nodes of a discrete geodesic with ``T`` segments sit ``O(1 / T^2)``
-    off the geodesic, smoothly along it; with the last two solutions
-    (``T`` and ``T / 2`` segments, their interpolants at the ``2 T + 1`` new
-    times ``I_T`` and ``I_{T/2}``) the nodes of ``2 T`` segments are about
-    ``I_T + (I_T - I_{T/2}) / 4``, which saves the first iteration or two.
-
-    Parameters
-    ----------
-    fine : torch.Tensor, shape=[p, 2 T + 1, d]
-        ``I_T``.
-    coarse : torch.Tensor, shape=[p, T / 2 + 1, d], optional
-        The solution before the last one (none at the first refinement).
-    restarted : torch.Tensor of bool, shape=[p], optional
-        Paths whose last solution was restarted from the straight line
-        (their two solutions are different paths: no extrapolation).
-    """
-    if coarse is None:
-        return fine
-    correction = (fine - resample(coarse, fine.shape[1] - 1)) / 4
-    # Only where the two solutions are the same path (not a restart after
-    # a shortcut): the correction is a small fraction of a latent segment.
-    step = torch.linalg.vector_norm(fine[:, 1:] - fine[:, :-1], dim=-1).amax(-1)
-    small = torch.linalg.vector_norm(correction, dim=-1).amax(-1) <= 0.25 * step
-    if restarted is not None:
-        small = small & ~restarted
-    return torch.where(small[:, None, None], fine + correction, fine)
 
 
 def _default_tol(dtype):
@@ -310,7 +291,7 @@ class DiscreteEnergyLogSolver(LogSolver):
                     chord=chord, velocity=velocity, length=length, vel_x=vel_x, nodes=nodes,
                     jumped=torch.zeros_like(chord, dtype=torch.bool),
                 )
-                nodes = _extrapolated_start(interleave(nodes, hermite_midpoints(nodes)), coarse)
+                nodes = extrapolated_start(interleave(nodes, hermite_midpoints(nodes)), coarse)
                 blocks = refine_blocks(blocks)
                 n_seg *= 2
                 continue
@@ -348,7 +329,7 @@ class DiscreteEnergyLogSolver(LogSolver):
             )
             iterations, newton = iterations[keep], newton[keep]
             ends = tuple(end[keep] for end in ends)
-            nodes = _extrapolated_start(interleave(nodes[keep], mids[keep]), coarse, restarted)
+            nodes = extrapolated_start(interleave(nodes[keep], mids[keep]), coarse, restarted)
             # A path that jumps between layers stays in that local minimum
             # when refined: restart it from the straight latent line, at the
             # new resolution (and with fresh blocks).

@@ -15,10 +15,15 @@ __all__ = [
     "energy_and_chords",
     "initial_velocity",
     "minimize_path_energy",
-    "refine_blocks",
     "path_segment_lengths",
+    "refine_blocks",
     "rounding_noise",
 ]
+
+
+#: A path starts reusing its Gauss-Newton blocks once a step with fresh
+#: ones moves its nodes by at most this fraction of a segment.
+REUSE_MOVE = 0.01
 
 
 def path_segment_lengths(decoded):
@@ -247,7 +252,7 @@ def minimize_path_energy(
             if gram is not None and hessian != "newton":
                 # Once the nodes move by 1 % of a segment, the Jacobians
                 # barely change from one iteration to the next: reuse them.
-                near = ok & was_fresh[idx] & (move <= 0.01 * seg_len[idx])
+                near = ok & was_fresh[idx] & (move <= REUSE_MOVE * seg_len[idx])
                 reuse[rows_now] = reuse[rows_now] | near
             prev_move[rows_now] = torch.where(ok, move, prev_move[rows_now])
             lam[rows_now] = torch.where(
@@ -291,7 +296,7 @@ def refine_blocks(blocks):
         ``(gram [p, 2 T + 1, d, d], cross [p, 2 T, d, d], valid [p])``.
     """
     gram, cross, valid = blocks
-    p, n_nodes, dim, _ = gram.shape
+    p, _, dim, _ = gram.shape
     left, right = gram[:, :-1], gram[:, 1:]
     mid = (left + right + cross + cross.transpose(-1, -2)) / 4
     fine_gram = torch.stack([left, mid], dim=2).reshape(p, -1, dim, dim)
