@@ -9,8 +9,9 @@ subprocess with a time limit. Also prints both libraries' scalar curvature
 of the unit sphere chart, whose exact value is 2: the stock value is wrong
 under the pytorch backend.
 
-Target (issue): scalar curvature at 1000 points of the 10-D decoder in under
-10 s on the 2-core CPU.
+Targets (issues): scalar curvature at 1000 points of the 10-D decoder in
+under 10 s on the 2-core CPU (float32), then under 5 s in float64 ("The
+fastest geodesic engine"); the float64 rows are judged against 5 s.
 
 Usage: ``python benchmarks/bench_curvature.py [--quick] [--points N]
 [--stock-limit SECONDS]``.
@@ -38,7 +39,7 @@ DECODERS = [
     ("MLP 2->64->256->784", [2, 64, 256, 784]),
     ("MLP 10->256->512->784", [10, 256, 512, 784]),
 ]
-TARGET_SCALAR_S = 10.0
+TARGET_SCALAR_S = {torch.float32: 10.0, torch.float64: 5.0}
 
 
 def stock_child(spec):
@@ -122,7 +123,7 @@ def main(argv=None):
                     stock_cell, ratio = note or "-", "-"
                 target = ""
                 if what == "scalar" and dim == 10 and n_points >= 1000:
-                    target = "yes" if total < TARGET_SCALAR_S else "NO"
+                    target = "yes" if total < TARGET_SCALAR_S[dtype] else "NO"
                 rows.append(
                     [
                         label,
@@ -146,7 +147,7 @@ def main(argv=None):
             "ours /point",
             "stock /point",
             "stock/ours",
-            "scalar<10s",
+            "scalar target (f32 10 s, f64 5 s)",
             "values",
         ],
         rows,
