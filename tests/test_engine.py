@@ -1,0 +1,161 @@
+"""The fast paths of the geodesic engine against the plain ones they replace.
+
+- the reverse-mode products of :mod:`geomstats_gen.core.reverse` (grad mode
+  off) equal the ``torch.func`` forward-mode ones (grad mode on);
+- the Gauss-Newton blocks of a refined path (:func:`refine_blocks`) are
+  exact where the Jacobian is affine along the path, and ``O(h^2)`` off;
+- the log solver takes Jacobians on the coarsest resolution only (fewer
+  Jacobian points than reverse passes), with unchanged answers;
+- the adaptive integrator gives every trajectory its own steps;
+- transport without ``n_steps`` is the adaptive integration, with
+  ``n_steps`` RK4.
+"""
+
+import math
+
+import pytest
+import torch
+
+from geomstats_gen import DecoderChart, GeneratedManifold, LinearDecoder, SphereChart, make_mlp
+from geomstats_gen.core import autodiff, reverse
+from geomstats_gen.geometry.integrators import dopri5
+from geomstats_gen.geometry.log import DiscreteEnergyLogSolver
+from geomstats_gen.geometry.path_energy import refine_blocks
+
+F64 = torch.float64
+
+
+@pytest.fixture(scope="module")
+def mlp():
+    return DecoderChart(make_mlp([3, 16, 12], activation="tanh", seed=4, dtype=F64), 3)
+
+
+def _points(n, dim, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return (torch.randn(n, dim, generator=gen, dtype=F64) for _ in range(3))
+
+
+def test_reverse_products_equal_forward_mode(mlp):
+    z, v, w = _points(5, 3)
+    f = mlp.decode
+    with torch.enable_grad():  # the torch.func paths
+        value, first = autodiff.pushforward(f, z, v)
+        _, first2, second = autodiff.second_derivative(f, z, v, w)
+        jac = autodiff.value_and_jacobian(f, z)[1]
+        hess = autodiff.hessian(f, z)
+    with torch.no_grad():
+        r_value, r_first = reverse.jvp_by_double_backward(f, z, v)
+        _, r_first2, r_second = reverse.second_by_reverse(f, z, v, w)
+        r_hess = reverse.hessian_by_reverse(f, z)
+        r_jac = autodiff.value_and_jacobian(f, z, out_dim=12)[1]  # the double-backward path
+        g, pull = reverse.value_and_pullback(f, z)
+        pulled = pull(w.new_ones(5, 12))
+    for ours, theirs in [
+        (r_value, value), (r_first, first), (r_first2, first2), (r_second, second),
+        (r_hess, hess), (r_jac, jac), (g, value),
+        (pulled, jac.transpose(-1, -2).sum(-1)),
+    ]:
+        torch.testing.assert_close(ours, theirs, atol=1e-12, rtol=1e-12)
+    assert float(second.detach().abs().max()) > 1e-2  # the comparison is not vacuous
+    assert not r_second.requires_grad and not r_hess.requires_grad
+
+
+def test_reverse_products_of_affine_and_empty_batches():
+    linear = DecoderChart(LinearDecoder(torch.randn(6, 2, dtype=F64)), 2)
+    z, v, w = _points(4, 2)
+    with torch.no_grad():
+        _, _, second = reverse.second_by_reverse(linear.decode, z, v, w)
+        hess = reverse.hessian_by_reverse(linear.decode, z)
+        empty = reverse.hessian_by_reverse(linear.decode, z[:0])
+    assert float(second.abs().max()) == 0.0 and float(hess.abs().max()) == 0.0
+    assert empty.shape == (0, 6, 2, 2)
+
+
+def test_refined_blocks_are_the_midpoint_jacobians_to_second_order(mlp):
+    def blocks_of(nodes):
+        with torch.no_grad():
+            jac = mlp.jacobian(nodes.reshape(-1, 3)).reshape(1, nodes.shape[1], -1, 3)
+        jt = jac.transpose(-1, -2)
+        return jt @ jac, jt[:, :-1] @ jac[:, 1:]
+
+    errors = []
+    for n_seg in (4, 8, 16):
+        t = torch.linspace(0, 1, n_seg + 1, dtype=F64)[None, :, None]
+        start, end = torch.tensor([-0.8, 0.3, 0.5], dtype=F64), torch.tensor([0.9, -0.4, 0.2], dtype=F64)
+        coarse = start + t * (end - start)
+        fine_t = torch.linspace(0, 1, 2 * n_seg + 1, dtype=F64)[None, :, None]
+        fine = start + fine_t * (end - start)
+        gram, cross = blocks_of(coarse)
+        got_gram, got_cross, valid = refine_blocks((gram, cross, torch.ones(1, dtype=torch.bool)))
+        want_gram, want_cross = blocks_of(fine)
+        torch.testing.assert_close(got_gram[:, ::2], want_gram[:, ::2])  # old nodes: as they were
+        scale = float(want_gram.abs().max())
+        errors.append(float((got_gram - want_gram).abs().max() / scale))
+        assert float((got_cross - want_cross).abs().max()) / scale < 0.2
+        assert bool(valid.all())
+    # second order: halving the segments divides the error by about 4
+    assert errors[1] < errors[0] / 3 and errors[2] < errors[1] / 3
+
+
+def test_log_reuses_blocks_and_keeps_its_answers():
+    chart = DecoderChart(make_mlp([4, 32, 64], activation="tanh", seed=1, dtype=F64), 4)
+    z0, z1, _ = _points(8, 4, seed=2)
+    counts = {"jacobian": 0, "pullback": 0}
+    original_jac, original_pull = chart.value_and_jacobian, chart.value_and_pullback
+
+    def jac(z):
+        counts["jacobian"] += z.shape[0]
+        return original_jac(z)
+
+    def pull(z):
+        counts["pullback"] += z.shape[0]
+        return original_pull(z)
+
+    chart.value_and_jacobian, chart.value_and_pullback = jac, pull
+    result = DiscreteEnergyLogSolver(chart).solve(z1, z0)
+    chart.value_and_jacobian, chart.value_and_pullback = original_jac, original_pull
+    newton = DiscreteEnergyLogSolver(chart, method="newton").solve(z1, z0)  # fresh blocks always
+    assert bool(result.converged.all())
+    assert counts["pullback"] > 2 * counts["jacobian"] > 0
+    torch.testing.assert_close(result.length, newton.length, rtol=1e-7, atol=0)
+    assert float((result.length - newton.length).abs().max()) <= float(
+        (result.length_error + newton.length_error).max()
+    )
+
+
+def test_each_trajectory_takes_its_own_steps():
+    rows_evaluated = []
+
+    def field(t, state):  # y' = k y: the larger k, the more steps
+        rows_evaluated.append(state[0].shape[0])
+        return (state[1] * state[0], torch.zeros_like(state[1]))
+
+    def run(rates):
+        rows_evaluated.clear()
+        y0 = torch.ones(len(rates), 1, dtype=F64)
+        end = dopri5(field, (y0, torch.tensor(rates, dtype=F64)[:, None]), 1e-10, 1e-12, 1000)
+        return end[0], sum(rows_evaluated), len(rows_evaluated)
+
+    hard, hard_rows, hard_calls = run([6.0])
+    both, both_rows, both_calls = run([6.0, 0.01])
+    torch.testing.assert_close(both[:, 0], torch.exp(torch.tensor([6.0, 0.01], dtype=F64)),
+                               rtol=1e-8, atol=0)
+    assert both_calls == hard_calls  # the hard trajectory sets the number of calls
+    assert both_rows < 1.5 * hard_rows  # but the easy one leaves early
+
+
+def test_transport_is_adaptive_by_default_and_rk4_with_n_steps():
+    space = GeneratedManifold(SphereChart(1.0), 2, dtype=F64)
+    base = torch.tensor([[1.0, 0.3], [0.8, -0.5]], dtype=F64)
+    direction = torch.tensor([[0.4, 0.7], [-0.3, 0.5]], dtype=F64)
+    vec = torch.tensor([[0.2, -0.1], [0.5, 0.4]], dtype=F64)
+    adaptive = space.metric.parallel_transport(vec, base, direction=direction)
+    fine = space.metric.parallel_transport(vec, base, direction=direction, n_steps=400)
+    coarse = space.metric.parallel_transport(vec, base, direction=direction, n_steps=2)
+    torch.testing.assert_close(adaptive, fine, atol=1e-9, rtol=0)
+    assert float((coarse - fine).abs().max()) > 1e-6  # n_steps is honoured
+    # transport is an isometry
+    end = space.metric.exp(direction, base)
+    norms = space.metric.norm(adaptive, end), space.metric.norm(vec, base)
+    torch.testing.assert_close(*norms, atol=1e-9, rtol=0)
+    assert math.isfinite(float(adaptive.sum()))
