@@ -27,8 +27,6 @@ from geomstats_gen.core.reverse import (
 )
 
 #: Default bound on the number of elements of the largest tensor built by one
-
-
 #: chunk (2**24 elements: 128 MiB in float64, 64 MiB in float32).
 DEFAULT_MAX_ELEMENTS = 2**24
 
@@ -100,18 +98,11 @@ def chunked(fn, chunk_size, *tensors):
 
 
 #: Below this many elements of a Jacobian batch (``n D k`` for ``k``
-
-
 #: directions), forward-mode products are taken by double backward (see
-
-
-#: :func:`~geomstats_gen.core.reverse.jvp_by_double_backward`) instead of ``torch.func.jvp``, whose
-
-
-#: Python decompositions cost about a millisecond per call: the whole cost
-
-
-#: of one small batch (a single geodesic, an analytic chart).
+#: :func:`~geomstats_gen.core.reverse.jvp_by_double_backward`) instead of
+#: ``torch.func.jvp``, whose Python decompositions cost about a millisecond
+#: per call: the whole cost of one small batch (a single geodesic, an
+#: analytic chart).
 SMALL_JACOBIAN_ELEMENTS = 2**16
 
 

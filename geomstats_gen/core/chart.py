@@ -393,7 +393,7 @@ class DecoderChart:
         )
 
     def value_and_pullback(self, z):
-        """``g(z) [n, D]`` and ``w -> J(z)^T w`` (one reverse pass, see :mod:`.autodiff`)."""
+        """``g(z) [n, D]`` and ``w -> J(z)^T w`` (one reverse pass, see :mod:`.reverse`)."""
         return reverse.value_and_pullback(self.decode, z)
 
     def jacobian(self, z):

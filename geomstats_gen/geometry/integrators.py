@@ -24,17 +24,28 @@ __all__ = ["dopri5", "projection_steps", "rk4", "rk4_step"]
 
 
 def _combination(h, terms):
-    """``h * sum(c_k * d_k)`` per tensor for ``terms = ((c_1, d_1), ...)`` (zero ``c_k`` skipped)."""
+    """``h * sum(c_k * d_k)`` per tensor for ``terms = ((c_1, d_1), ...)`` (zero ``c_k`` skipped).
+
+    ``h`` is a number, or a tensor ``[n]`` of one step size per row.
+    """
     kept = [(coef, deriv) for coef, deriv in terms if coef != 0.0]
     coefs = [coef for coef, _ in kept]
-    return tuple(
-        h * sum(c * p for c, p in zip(coefs, parts)) for parts in zip(*(d for _, d in kept))
-    )
+    out = []
+    for parts in zip(*(d for _, d in kept)):
+        total = sum(c * p for c, p in zip(coefs, parts))
+        step = _expand(h.to(total.dtype), total) if isinstance(h, torch.Tensor) else h
+        out.append(step * total)
+    return tuple(out)
 
 
 def _axpy(state, h, *terms):
-    """``state + h * sum(c_k * d_k)``, per tensor of the state."""
+    """``state + h * sum(c_k * d_k)``, per tensor of the state (``h``: see :func:`_combination`)."""
     return tuple(s + incr for s, incr in zip(state, _combination(h, terms)))
+
+
+def _expand(tensor, like):
+    """``tensor`` with trailing singleton dimensions, to broadcast against ``like``."""
+    return tensor.reshape(tuple(tensor.shape) + (1,) * (like.ndim - tensor.ndim))
 
 
 def rk4_step(field, t, state, h):
@@ -145,20 +156,6 @@ class _DenseOutput:
             v[rows] = torch.where(_expand(later, v[rows]), s[:, None].expand_as(v[rows]), v[rows])
 
 
-def _expand(tensor, like):
-    """``tensor`` with trailing singleton dimensions, to broadcast against ``like``."""
-    return tensor.reshape(tuple(tensor.shape) + (1,) * (like.ndim - tensor.ndim))
-
-
-def _row_axpy(state, h, *terms):
-    """``state + h_r * sum(c_k * d_k)`` with one step size per row."""
-    out = []
-    for k, s in enumerate(state):
-        incr = sum(c * d[k] for c, d in terms if c != 0.0)
-        out.append(s + _expand(h.to(s.dtype), s) * incr)
-    return tuple(out)
-
-
 def dopri5(field, state, rtol, atol, max_steps, what="exp", stop=None, times=None):
     """Adaptive Dormand-Prince 5(4) over ``t in [0, 1]``, one step size per trajectory.
 
@@ -236,10 +233,10 @@ def dopri5(field, state, rtol, atol, max_steps, what="exp", stop=None, times=Non
         cur = tuple(f[active] for f in full)
         ks = [k1]
         for c, a_row in zip(_DOPRI_C[1:], _DOPRI_A[1:]):
-            ks.append(field(t_a + c * h_a, _row_axpy(cur, h_a, *zip(a_row, ks))))
-        new = _row_axpy(cur, h_a, *zip(_DOPRI_B, ks))
+            ks.append(field(t_a + c * h_a, _axpy(cur, h_a, *zip(a_row, ks))))
+        new = _axpy(cur, h_a, *zip(_DOPRI_B, ks))
         k7 = field(t_a + h_a, new)
-        errors = _row_axpy(tuple(torch.zeros_like(c) for c in cur), h_a, *zip(_DOPRI_E, ks + [k7]))
+        errors = _combination(h_a, tuple(zip(_DOPRI_E, ks + [k7])))
         ratio = torch.stack(
             [
                 (err / (atol + rtol * old.abs().maximum(y.abs()))).abs().reshape(err.shape[0], -1)
