@@ -482,8 +482,9 @@ class DecoderPullbackMetric(CurvatureMethods, PullbackMetric):
         method : {"ode", "projection"}
         n_steps : int, optional
             Fixed RK4 steps along the geodesic. Default: the exp solver's
-            own integration (``exp_solver.n_steps`` RK4 steps when its method
-            is ``"projection"``).
+            integration (:meth:`GeodesicODEExpSolver.integrate_field`:
+            ``exp_solver.n_steps`` RK4 steps unless its method is
+            ``"dopri5"``).
 
         Returns
         -------
@@ -500,11 +501,7 @@ class DecoderPullbackMetric(CurvatureMethods, PullbackMetric):
             direction=direction,
             end_point=end_point,
             method=method,
-            n_steps=(
-                self.exp_solver.n_steps
-                if n_steps is None and self.exp_solver.method == "projection"
-                else n_steps
-            ),
+            n_steps=n_steps,
             log_solver=self.log_solver,
             exp_solver=self.exp_solver,
         )

@@ -80,8 +80,9 @@ class GeodesicODEExpSolver(ExpSolver):
         """Integrate another field over ``t in [0, 1]`` with this solver's method and settings.
 
         ``"dopri5"`` with its tolerances, ``"rk4"`` with ``n_steps`` steps
-        (e.g. the geodesic and transport equations together). ``"projection"``
-        has no field form: it is refused.
+        (e.g. the geodesic and transport equations together).
+        ``"projection"``, which has no field form, integrates with RK4 and
+        ``n_steps`` steps too.
 
         Parameters
         ----------
@@ -97,11 +98,7 @@ class GeodesicODEExpSolver(ExpSolver):
             At ``t = 1``.
         """
         self._check_settings()
-        if self.method == "projection":
-            raise ValueError(
-                "`method='projection'` integrates no field; use 'dopri5' or 'rk4'."
-            )
-        if self.method == "rk4":
+        if self.method != "dopri5":
             return rk4(field, state, self.n_steps)
         rtol, atol = self._dopri_tolerances(state[0].dtype)
         return dopri5(field, state, rtol, atol, self.max_steps, what=what)
