@@ -31,10 +31,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import geomstats_gen  # noqa: E402,F401  (selects Geomstats' pytorch backend first)
 import torch  # noqa: E402
 from _timing import print_table  # noqa: E402
+from bench_geodesics import sample_pairs  # noqa: E402  (the same pairs)
 
-import geomstats_gen  # noqa: E402,F401  (selects Geomstats' pytorch backend first)
 from geomstats_gen import DecoderChart, make_mlp  # noqa: E402
 from geomstats_gen.core import chart as chart_module  # noqa: E402
 from geomstats_gen.geometry import path_energy  # noqa: E402
@@ -115,11 +116,6 @@ class Counter:
         return wrapped
 
 
-def floor_passes(n_pairs, counts):
-    """Interior node-iterations per pair: ``sum_levels (T - 1) its``."""
-    return counts / n_pairs
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
@@ -129,9 +125,7 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     rows = []
     for label, sizes in DECODERS.items():
-        gen = torch.Generator().manual_seed(0)
-        a = torch.randn(args.pairs, sizes[0], generator=gen, dtype=torch.float64)
-        b = torch.randn(args.pairs, sizes[0], generator=gen, dtype=torch.float64)
+        a, b = sample_pairs(sizes, args.pairs)
         for dtype in (torch.float32, torch.float64):
             chart = DecoderChart(make_mlp(sizes, activation="tanh", seed=0, dtype=dtype), sizes[0])
             costs = unit_costs(chart, sizes[0], dtype)
@@ -141,7 +135,7 @@ def main(argv=None):
             node_its = [0]
             original = path_energy.minimize_path_energy
 
-            def counting(chart_, nodes, *rest, **kw):
+            def counting(chart_, nodes, *rest, original=original, node_its=node_its, **kw):
                 out = original(chart_, nodes, *rest, **kw)
                 node_its[0] += int(out[1].sum()) * (nodes.shape[1] - 2)
                 return out

@@ -16,8 +16,8 @@ as ``bench_geodesics.py``, in float32 and float64:
 - ours: ``DiscreteEnergyLogSolver`` at its defaults, and at looser settings
   for a comparison at equal median error.
 
-Errors are relative to a tight reference (our solver with ``n_nodes=64``
-on the float64 decoder). Not a dependency of the project: GEORCE is not
+Errors are relative to the tight references of ``bench_geodesics.py`` (our
+solver at ``rtol=1e-12`` on the float64 decoder). Not a dependency of the project: GEORCE is not
 packaged. Point ``--georce`` at a directory that provides GEORCE's
 ``geodesics.georce.GEORCE`` and ``manifolds.RiemannianManifold`` (a
 checkout of github.com/FrederikMR/georce whose ``setup.py``, a module of
@@ -43,15 +43,24 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import geomstats_gen  # noqa: E402,F401  (selects Geomstats' pytorch backend first)
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from _timing import print_table  # noqa: E402
+from bench_geodesics import (  # noqa: E402  (the same pairs and references)
+    MANIFOLDS,
+    fmt_err,
+    reference_lengths,
+    rel_errors,
+    sample_pairs,
+)
 
-import geomstats_gen  # noqa: E402,F401  (selects Geomstats' pytorch backend first)
 from geomstats_gen import DecoderChart, make_mlp  # noqa: E402
 from geomstats_gen.geometry.log import DiscreteEnergyLogSolver  # noqa: E402
 
 DECODERS = {"MLP 2->64->256->784": [2, 64, 256, 784], "MLP 10->256->512->784": [10, 256, 512, 784]}
+#: Segments of the references, as in bench_geodesics.
+REFERENCE_NODES = {label: nodes for label, _, _, nodes in MANIFOLDS}
 #: Our looser settings, for the comparison at equal median error.
 LOOSE = {"n_nodes": 4, "rtol": 1e-4}
 
@@ -92,13 +101,6 @@ np.save(args["out"], np.asarray(out[0], dtype=np.float64))
 print(json.dumps({"first": first, "best": best, "iterations": float(np.mean(np.asarray(out[2]))),
                   "max_iterations": int(np.max(np.asarray(out[2])))}))
 """
-
-
-def pairs(sizes, n_pairs):
-    gen = torch.Generator().manual_seed(0)
-    a = torch.randn(n_pairs, sizes[0], generator=gen, dtype=torch.float64)
-    b = torch.randn(n_pairs, sizes[0], generator=gen, dtype=torch.float64)
-    return a, b
 
 
 def polygon_length(decoder, nodes, per_segment=16):
@@ -165,15 +167,11 @@ def main(argv=None):
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
         for label, sizes in DECODERS.items():
-            a, b = pairs(sizes, args.pairs)
-            chart = DecoderChart(make_mlp(sizes, activation="tanh", seed=0, dtype=torch.float64), sizes[0])
-            start = time.perf_counter()
-            reference = DiscreteEnergyLogSolver(chart, n_nodes=64).solve(b, a).length
-            ref_time = time.perf_counter() - start
+            a, b = sample_pairs(sizes, args.pairs)
+            reference, ref_time, ref_note = reference_lengths(sizes, a, b, REFERENCE_NODES[label])
 
             def errors(length, reference=reference):
-                rel = ((length - reference) / reference).abs()
-                return f"{rel.median():.1e} / {rel.max():.1e}"
+                return fmt_err(rel_errors(length, reference))
 
             for dtype_name, dtype in (("float32", torch.float32), ("float64", torch.float64)):
                 try:
@@ -195,7 +193,7 @@ def main(argv=None):
                         label, name, dtype_name, f"{1e3 * ours:.2f} ms", "-", errors(length),
                         "", ratio,
                     ])
-            print(f"# reference for {label}: n_nodes=64, float64, {ref_time:.1f} s")
+            print(f"# reference for {label}: {ref_note}, {ref_time:.1f} s")
     print(
         f"Log maps on {args.pairs} seeded pairs; ours with torch threads "
         f"{torch.get_num_threads()}, GEORCE (JAX, XLA's own threads) in a child process"
