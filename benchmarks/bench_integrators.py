@@ -36,7 +36,8 @@ from geomstats_gen.geometry.equations import (  # noqa: E402
     geodesic_field,
     joint_geodesic_transport_field,
 )
-from geomstats_gen.geometry.integrators import dopri5, rk4  # noqa: E402
+from geomstats_gen.geometry.adaptive import dopri5  # noqa: E402
+from geomstats_gen.geometry.integrators import rk4  # noqa: E402
 
 F64, F32 = torch.float64, torch.float32
 DECODERS = [

@@ -62,11 +62,11 @@ class DecoderPullbackMetric(CurvatureMethods, PullbackMetric):
     n_steps : int
         Steps of the exp map's fixed-step integrators ``"rk4"`` and
         ``"projection"`` (:class:`~geomstats_gen.geodesics.GeodesicODEExpSolver`;
-        the adaptive ``"dopri5"`` has ``rtol``, ``atol`` and ``max_steps``
-        there).
-    exp_method : {"dopri5", "rk4", "projection"}
-        Integrator of the exp map: adaptive Dormand-Prince (default),
-        classical Runge-Kutta, or Shao et al.'s projection scheme.
+        the adaptive ``"dop853"`` and ``"dopri5"`` have ``rtol``, ``atol`` and
+        ``max_steps`` there).
+    exp_method : {"dop853", "dopri5", "rk4", "projection"}
+        Integrator of the exp map: adaptive Dormand-Prince 8(5,3) (default)
+        or 5(4), classical Runge-Kutta, or Shao et al.'s projection scheme.
 
     The solvers are the attributes ``log_solver`` and ``exp_solver``; their
     settings can be changed after construction, e.g.
@@ -84,7 +84,7 @@ class DecoderPullbackMetric(CurvatureMethods, PullbackMetric):
         max_iter=50,
         extrapolate=True,
         n_steps=100,
-        exp_method="dopri5",
+        exp_method="dop853",
     ):
         self.chart = as_chart(space)
         self._solver_options = dict(
@@ -484,7 +484,7 @@ class DecoderPullbackMetric(CurvatureMethods, PullbackMetric):
             Fixed RK4 steps along the geodesic. Default: the exp solver's
             integration (:meth:`GeodesicODEExpSolver.integrate_field`:
             ``exp_solver.n_steps`` RK4 steps unless its method is
-            ``"dopri5"``).
+            adaptive).
 
         Returns
         -------

@@ -18,7 +18,7 @@ import torch
 
 from geomstats_gen import DecoderChart, GeneratedManifold, LinearDecoder, SphereChart, make_mlp
 from geomstats_gen.core import autodiff, reverse
-from geomstats_gen.geometry.integrators import dopri5
+from geomstats_gen.geometry.adaptive import dopri5
 from geomstats_gen.geometry.log import DiscreteEnergyLogSolver
 from geomstats_gen.geometry.path_energy import refine_blocks
 

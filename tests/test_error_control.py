@@ -21,7 +21,7 @@ from geomstats_gen import GeneratedManifold
 from geomstats_gen.decoders import ConeChart, LinearDecoder, RollChart, SphereChart
 from geomstats_gen.exceptions import ConvergenceWarning
 from geomstats_gen.geometry.dense import hermite, node_velocities, resample
-from geomstats_gen.geometry.integrators import dopri5
+from geomstats_gen.geometry.adaptive import dopri5
 
 F64, F32 = torch.float64, torch.float32
 

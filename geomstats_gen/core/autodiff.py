@@ -22,6 +22,7 @@ from torch.func import jvp, vmap
 
 from geomstats_gen.core.reverse import (
     hessian_by_reverse,
+    jacobian_and_second_by_reverse,
     jvp_by_double_backward,
     second_by_reverse,
 )
@@ -220,6 +221,40 @@ def value_and_jacobian(f, z, chunk_size=None, out_dim=None):
         return values[0], cols.permute(1, 2, 0)
 
     return chunked(one_chunk, chunk_size, z)
+
+
+def jacobian_and_seconds(f, z, vs, ws, chunk_sizes=(None, None), out_dim=None):
+    """``J(z)`` and ``d^2 g(z)[v_j, w_j]``: what one step of the geodesic equation needs.
+
+    Small batches with grad mode off take all from one graph
+    (:func:`~geomstats_gen.core.reverse.jacobian_and_second_by_reverse`);
+    the others take them apart (:func:`jacobian`, :func:`second_derivative`
+    on the ``k`` pairs stacked).
+
+    Parameters
+    ----------
+    f : callable
+        Flat batch function, ``[n, d] -> [n, D]``.
+    z : torch.Tensor, shape=[n, d]
+    vs, ws : torch.Tensor, shape=[k, n, d]
+    chunk_sizes : tuple of int or None
+        Points per chunk of the Jacobian and of the second derivatives.
+    out_dim : int, optional
+        ``D``, when known.
+
+    Returns
+    -------
+    jac : torch.Tensor, shape=[n, D, d]
+    seconds : torch.Tensor, shape=[k, n, D]
+    """
+    k, n_points, dim = vs.shape
+    if _small(z, out_dim, dim + k):
+        return jacobian_and_second_by_reverse(f, z.contiguous(), vs, ws)
+    jac = jacobian(f, z, chunk_size=chunk_sizes[0], out_dim=out_dim)
+    _, _, second = second_derivative(
+        f, z.repeat(k, 1), vs.reshape(-1, dim), ws.reshape(-1, dim), chunk_size=chunk_sizes[1]
+    )
+    return jac, second.reshape(k, n_points, -1)
 
 
 def second_derivative(f, z, v, w, chunk_size=None):

@@ -429,6 +429,19 @@ class DecoderChart:
             self.decode, z, v, w, chunk_size=self.chunk(self.embedding_dim * 3)
         )
 
+    def jacobian_and_seconds(self, z, vs, ws):
+        """``J(z) [n, D, d]`` and ``d^2 g(z)[v_j, w_j] [k, n, D]`` for ``vs, ws [k, n, d]``.
+
+        One graph for small batches (see :func:`.autodiff.jacobian_and_seconds`).
+        """
+        return autodiff.jacobian_and_seconds(
+            self.decode, z, vs, ws,
+            chunk_sizes=(
+                self.chunk(self.embedding_dim * self.latent_dim), self.chunk(self.embedding_dim * 3)
+            ),
+            out_dim=self.embedding_dim,
+        )
+
     def second_derivatives(self, z, vs, ws):
         """``d^2 g(z)[v_k, w_k]`` for ``vs, ws [n, k, d]``: ``[n, D, k]``."""
         return autodiff.second_derivatives(

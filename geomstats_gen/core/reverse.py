@@ -15,6 +15,7 @@ import torch
 
 __all__ = [
     "hessian_by_reverse",
+    "jacobian_and_second_by_reverse",
     "jvp_by_double_backward",
     "second_by_reverse",
     "value_and_pullback",
@@ -68,6 +69,59 @@ def second_by_reverse(f, z, v, w):
         (second,) = torch.autograd.grad(turned, u, w, allow_unused=True)
     second = zeros if second is None else second.detach()
     return value.detach(), first.detach(), second
+
+
+def jacobian_and_second_by_reverse(f, z, vs, ws):
+    """``J(z)`` and ``d^2 g[v_j, w_j]`` from one graph: one forward pass, three reverse passes.
+
+    The points are copied ``d + k`` times. With a dummy output weight ``u``
+    and ``p = J^T u``: the derivative in ``u`` of ``<p, e_i>`` on copy ``i``
+    is column ``i`` of ``J``, and on copy ``d + j``, that of
+    ``<d/dz <p, v_j>, w_j>`` is ``d^2 g[v_j, w_j]`` (see
+    :func:`second_by_reverse`). All come out of one reverse pass in ``u``.
+    For small batches (an analytic chart, a single geodesic), whose cost is
+    per-call overhead: half the autograd calls of a Jacobian and second
+    derivatives taken apart.
+
+    Parameters
+    ----------
+    f : callable
+        Flat batch function, ``[n, d] -> [n, D]``.
+    z : torch.Tensor, shape=[n, d]
+    vs, ws : torch.Tensor, shape=[k, n, d]
+
+    Returns
+    -------
+    jac : torch.Tensor, shape=[n, D, d]
+    seconds : torch.Tensor, shape=[k, n, D]
+    """
+    n_points, dim = z.shape
+    k = vs.shape[0]
+    eye = torch.eye(dim, dtype=z.dtype, device=z.device)
+    none = z.new_zeros((dim * n_points, dim))
+    columns = torch.cat([eye.repeat_interleave(n_points, dim=0), z.new_zeros((k * n_points, dim))])
+    with torch.inference_mode(False), torch.enable_grad():
+        x = z.detach().repeat(dim + k, 1).requires_grad_(True)
+        value = f(x)
+        out = value.shape[-1]
+        if not value.requires_grad:  # g is constant
+            return z.new_zeros((n_points, out, dim)), z.new_zeros((k, n_points, out))
+        u = torch.zeros_like(value, requires_grad=True)
+        (pulled,) = torch.autograd.grad(value, x, u, create_graph=True)
+        (turned,) = torch.autograd.grad(
+            pulled, x, torch.cat([none, vs.detach().reshape(-1, dim)]), create_graph=True,
+            allow_unused=True,
+        )
+        affine = turned is None or not turned.requires_grad
+        if affine:
+            outputs, weights = (pulled,), (columns,)
+        else:
+            outputs = (pulled, turned)
+            weights = (columns, torch.cat([none, ws.detach().reshape(-1, dim)]))
+        (both,) = torch.autograd.grad(outputs, u, weights)
+    both = both.detach().reshape(dim + k, n_points, out)
+    seconds = torch.zeros_like(both[dim:]) if affine else both[dim:]
+    return both[:dim].permute(1, 2, 0), seconds
 
 
 def value_and_pullback(f, z):

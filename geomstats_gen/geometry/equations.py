@@ -60,7 +60,8 @@ def geodesic_acceleration(chart, z, v):
     -------
     acceleration : torch.Tensor, shape=[n, d]
     """
-    return -christoffel_contraction(chart, z, chart.jacobian(z), v, v)
+    jac, second = chart.jacobian_and_seconds(z, v[None], v[None])
+    return -pullback_solve(jac, second[0])
 
 
 def geodesic_field(chart):
@@ -93,12 +94,8 @@ def joint_geodesic_transport_field(chart):
 
     def field(_t, state):
         z, u, v = state
-        n_pts = z.shape[0]
-        jac = chart.jacobian(z)
-        _, _, second = chart.second_derivative(
-            torch.cat([z, z]), torch.cat([u, u]), torch.cat([u, v])
-        )
-        gam = pullback_solve(jac, torch.stack([second[:n_pts], second[n_pts:]], dim=-1))
+        jac, second = chart.jacobian_and_seconds(z, torch.stack([u, u]), torch.stack([u, v]))
+        gam = pullback_solve(jac, second.permute(1, 2, 0))
         return u, -gam[..., 0], -gam[..., 1]
 
     return field

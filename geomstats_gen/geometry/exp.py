@@ -1,9 +1,10 @@
 """The exp map: the geodesic ODE integrated from an initial velocity.
 
 ``z'' = -G^{-1} J^T d^2 g[z', z']`` (:mod:`geomstats_gen.geometry.equations`)
-integrated over ``t in [0, 1]``, batched over points, by adaptive
-Dormand-Prince 5(4) (the default), classical Runge-Kutta with fixed steps, or
-Shao et al.'s first-order projection scheme
+integrated over ``t in [0, 1]``, batched over points, by an adaptive
+Dormand-Prince pair, 8(5,3) (the default) or 5(4)
+(:mod:`geomstats_gen.geometry.adaptive`), classical Runge-Kutta with fixed
+steps, or Shao et al.'s first-order projection scheme
 (:mod:`geomstats_gen.geometry.integrators`).
 """
 
@@ -16,11 +17,12 @@ from geomstats_gen.core.chart import as_chart
 from geomstats_gen.core.checks import check_choice, check_finite, check_positive_int
 from geomstats_gen.exceptions import OutsideDomainWarning
 from geomstats_gen.geometry.equations import geodesic_field
-from geomstats_gen.geometry.integrators import dopri5, projection_steps, rk4
+from geomstats_gen.geometry.adaptive import ADAPTIVE_METHODS, adaptive_rk
+from geomstats_gen.geometry.integrators import projection_steps, rk4
 
 __all__ = ["GeodesicODEExpSolver"]
 
-EXP_METHODS = ("dopri5", "rk4", "projection")
+EXP_METHODS = (*ADAPTIVE_METHODS, "rk4", "projection")
 
 
 class GeodesicODEExpSolver(ExpSolver):
@@ -31,10 +33,13 @@ class GeodesicODEExpSolver(ExpSolver):
     space : DecoderChart or GeneratedManifold
     n_steps : int
         Steps of the fixed-step methods ``"rk4"`` and ``"projection"``.
-    method : {"dopri5", "rk4", "projection"}
-        ``"dopri5"`` (default): adaptive Dormand-Prince 5(4) on
-        ``z'' = -G^{-1} J^T d^2 g[z', z']``, one step size for the whole batch,
-        local error below ``atol + rtol |y|`` in every trajectory. When the
+    method : {"dop853", "dopri5", "rk4", "projection"}
+        ``"dop853"`` (default): adaptive Dormand-Prince 8(5,3) on
+        ``z'' = -G^{-1} J^T d^2 g[z', z']``, one step size per trajectory,
+        local error below ``atol + rtol |y|`` in every component. Eighth
+        order: at the float64 default tolerances it takes 2-3 times fewer
+        field evaluations than ``"dopri5"``, adaptive Dormand-Prince 5(4),
+        which costs less at loose tolerances. With either, when the
         chart has a ``domain_radius``, a geodesic that leaves that ball is
         stopped there (an :class:`~geomstats_gen.exceptions.OutsideDomainWarning`
         says how many), instead of integrating through a region where the
@@ -45,17 +50,17 @@ class GeodesicODEExpSolver(ExpSolver):
         rescaled to the norm of ``J_k v_k`` (first order, no second
         derivatives), with ``n_steps`` steps.
     rtol, atol : float, optional
-        Local error tolerances of ``"dopri5"``. Default: ``1e-10`` and
+        Local error tolerances of the adaptive methods. Default: ``1e-10`` and
         ``1e-11`` for float64 decoders, ``1e-6`` and ``1e-7`` for float32
         ones.
     max_steps : int
-        Cap on the accepted steps of ``"dopri5"``; a
+        Cap on the accepted steps of the adaptive methods; a
         :class:`~geomstats_gen.exceptions.ConvergenceWarning` is emitted when
         it is reached.
     """
 
     def __init__(
-        self, space, n_steps=100, method="dopri5", rtol=None, atol=None, max_steps=1000
+        self, space, n_steps=100, method="dop853", rtol=None, atol=None, max_steps=1000
     ):
         super().__init__(solves_ivp=True)
         self.chart = as_chart(space)
@@ -79,7 +84,7 @@ class GeodesicODEExpSolver(ExpSolver):
     def integrate_field(self, field, state, what="exp"):
         """Integrate another field over ``t in [0, 1]`` with this solver's method and settings.
 
-        ``"dopri5"`` with its tolerances, ``"rk4"`` with ``n_steps`` steps
+        The adaptive methods with their tolerances, ``"rk4"`` with ``n_steps`` steps
         (e.g. the geodesic and transport equations together).
         ``"projection"``, which has no field form, integrates with RK4 and
         ``n_steps`` steps too.
@@ -98,10 +103,10 @@ class GeodesicODEExpSolver(ExpSolver):
             At ``t = 1``.
         """
         self._check_settings()
-        if self.method != "dopri5":
+        if self.method not in ADAPTIVE_METHODS:
             return rk4(field, state, self.n_steps)
         rtol, atol = self._dopri_tolerances(state[0].dtype)
-        return dopri5(field, state, rtol, atol, self.max_steps, what=what)
+        return adaptive_rk(field, state, rtol, atol, self.max_steps, self.method, what=what)
 
     def integrate(self, z, v, times=None):
         """Integrate on flat work tensors ``[n, d]`` over ``t in [0, 1]``.
@@ -111,7 +116,7 @@ class GeodesicODEExpSolver(ExpSolver):
         z, v : torch.Tensor, shape=[n, d]
         times : torch.Tensor, shape=[n_t], optional
             Sorted times in ``[0, 1]`` at which the positions are wanted too
-            (``"dopri5"`` only: its dense output).
+            (adaptive methods only: their dense output).
 
         Returns
         -------
@@ -131,10 +136,12 @@ class GeodesicODEExpSolver(ExpSolver):
         rtol, atol = self._dopri_tolerances(z.dtype)
         radius = self.chart.domain_radius
         if radius is None:
-            out = dopri5(field, (z, v), rtol, atol, self.max_steps, what="exp", times=times)
+            out = adaptive_rk(
+                field, (z, v), rtol, atol, self.max_steps, self.method, "exp", times=times
+            )
             return out if times is None else (*out[0], out[1][0])
-        out = dopri5(
-            field, (z, v), rtol, atol, self.max_steps, what="exp", times=times,
+        out = adaptive_rk(
+            field, (z, v), rtol, atol, self.max_steps, self.method, "exp", times=times,
             stop=lambda state: torch.linalg.vector_norm(state[0], dim=-1) > radius,
         )
         (end, velocity), stopped = out[0], out[1]
@@ -152,7 +159,7 @@ class GeodesicODEExpSolver(ExpSolver):
     def positions(self, z, v, times):
         """Positions ``Exp_z(t v)`` at the times ``t`` (any real), ``[n, n_t, d]``.
 
-        One integration for all times with ``"dopri5"`` (its dense output,
+        One integration for all times with the adaptive methods (their dense output,
         times of each sign together); the fixed-step methods integrate every
         time in one batch.
         """
@@ -168,7 +175,7 @@ class GeodesicODEExpSolver(ExpSolver):
                 out[:, sel] = z[:, None]
                 continue
             grid, inverse = torch.unique(tau / span, sorted=True, return_inverse=True)
-            if self.method == "dopri5":
+            if self.method in ADAPTIVE_METHODS:
                 values = self.integrate(z, sign * span * v, times=grid)[2]
             else:
                 n_t = grid.shape[0]
@@ -208,7 +215,7 @@ class GeodesicODEExpSolver(ExpSolver):
         path : callable
             ``path(t)`` for ``t`` of shape ``[n_t]`` (or a scalar) returns
             points of shape ``[..., n_t, d]``: one integration for all the
-            times (the dense output of ``"dopri5"``), not one per time.
+            times (the dense output of the adaptive methods), not one per time.
         """
         self._check_settings()
         chart = self.chart
