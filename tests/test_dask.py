@@ -130,7 +130,17 @@ def test_a_worker_killed_mid_run_costs_only_its_chunks(dask_client, space):
     thread.join(timeout=300)
     assert not thread.is_alive()
     np.testing.assert_allclose(out["dist"], ref, atol=1e-12, rtol=0)
-    dask_client.wait_for_workers(2, timeout=60)  # the nanny restarts it
+    # The nanny restarts it under a new address. Wait until the scheduler
+    # has dropped the dead one too: tasks of the next test must not be
+    # placed on it (they would fail with "lost dependencies").
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        workers = dask_client.scheduler_info()["workers"]
+        if victim not in workers and len(workers) >= 2:
+            break
+        time.sleep(0.1)
+    dask_client.wait_for_workers(2, timeout=60)
+    assert victim not in dask_client.scheduler_info()["workers"]
 
 
 def test_cli_analyze_on_a_scheduler(dask_client, tmp_path):

@@ -6,7 +6,11 @@
   exact where the Jacobian is affine along the path, and ``O(h^2)`` off;
 - the log solver takes Jacobians on the coarsest resolution only (fewer
   Jacobian points than reverse passes), with unchanged answers;
-- the adaptive integrator gives every trajectory its own steps;
+- the adaptive integrators give every trajectory its own steps, and the
+  eighth-order pair (the exp's default) meets its tolerance with fewer
+  evaluations than the fifth-order one, dense output included;
+- the Jacobian and second derivatives taken from one graph (small batches)
+  equal the forward-mode ones;
 - transport without ``n_steps`` is the adaptive integration, with
   ``n_steps`` RK4.
 """
@@ -18,7 +22,8 @@ import torch
 
 from geomstats_gen import DecoderChart, GeneratedManifold, LinearDecoder, SphereChart, make_mlp
 from geomstats_gen.core import autodiff, reverse
-from geomstats_gen.geometry.adaptive import dopri5
+from geomstats_gen.core.reverse import jacobian_and_second_by_reverse
+from geomstats_gen.geometry.adaptive import dop853, dopri5
 from geomstats_gen.geometry.log import DiscreteEnergyLogSolver
 from geomstats_gen.geometry.path_energy import refine_blocks
 
@@ -159,3 +164,101 @@ def test_transport_is_adaptive_by_default_and_rk4_with_n_steps():
     norms = space.metric.norm(adaptive, end), space.metric.norm(vec, base)
     torch.testing.assert_close(*norms, atol=1e-9, rtol=0)
     assert math.isfinite(float(adaptive.sum()))
+
+
+# ----------------------------------------------------------------------
+# Dormand-Prince 8(5,3), the default exp and transport integrator
+# ----------------------------------------------------------------------
+
+
+def _oscillators(rates):
+    """``x'' = -w^2 x`` per row (``w`` in the state): the solution is ``cos(w t)``."""
+    calls = []
+
+    def field(t, state):
+        calls.append(state[0].shape[0])
+        x, v, w = state
+        return v, -(w**2) * x, torch.zeros_like(w)
+
+    w = torch.tensor(rates, dtype=F64)[:, None]
+    return field, (torch.ones_like(w), torch.zeros_like(w), w), calls
+
+
+@pytest.mark.parametrize("rtol", [1e-6, 1e-10])
+def test_dop853_meets_its_tolerance_with_fewer_evaluations_than_dopri5(rtol):
+    field, state, calls = _oscillators([1.0, 3.0, 7.0])
+    exact = torch.cos(state[2])
+    evaluations = {}
+    for method in (dop853, dopri5):
+        calls.clear()
+        end = method(field, state, rtol, rtol / 10, 10_000)
+        evaluations[method.__name__] = sum(calls)
+        # Global error of a few local tolerances over the 1-7 periods.
+        assert float((end[0] - exact).abs().max()) < 50 * rtol
+    # Eighth order: at 1e-10 fewer than half the evaluations of fifth order.
+    limit = 0.5 if rtol < 1e-8 else 1.0
+    assert evaluations["dop853"] < limit * evaluations["dopri5"]
+
+
+def test_dop853_dense_output_is_seventh_order_accurate():
+    field, state, _ = _oscillators([1.0, 4.0])
+    times = torch.tensor([0.0, 0.05, 0.3, 0.5, 0.77, 1.0], dtype=F64)
+    (end, _, _), dense = dop853(field, state, 1e-10, 1e-11, 1000, times=times)
+    exact = torch.cos(state[2] * times[None, :])
+    torch.testing.assert_close(dense[0][..., 0], exact, atol=5e-9, rtol=0)
+    torch.testing.assert_close(dense[0][:, -1], end, atol=0, rtol=0)
+
+
+def test_exp_methods_agree_on_the_sphere_to_their_tolerance():
+    sphere = GeneratedManifold(SphereChart(1.0), 2, dtype=F64)
+    z = torch.tensor([[1.0, 0.3], [0.7, 2.0], [2.0, -1.0]], dtype=F64)
+    v = torch.tensor([[0.5, 0.8], [-0.3, 0.4], [0.2, 0.9]], dtype=F64)
+    solver = sphere.metric.exp_solver
+    assert solver.method == "dop853"
+    ends = {}
+    for method in ("dop853", "dopri5"):
+        solver.method = method
+        ends[method] = solver.exp(v, z)
+    solver.method = "dop853"
+    torch.testing.assert_close(ends["dop853"], ends["dopri5"], atol=1e-7, rtol=0)
+    # Geodesics of the sphere keep the speed of the decoded curve (|J v|).
+    jac = sphere.metric.chart.jacobian(z)
+    speed0 = torch.linalg.vector_norm(jac @ v[..., None], dim=(-1, -2))
+    end, vel = solver.integrate(z, v)
+    speed1 = torch.linalg.vector_norm(sphere.metric.chart.jacobian(end) @ vel[..., None], dim=(-1, -2))
+    torch.testing.assert_close(speed1, speed0, atol=1e-8, rtol=0)
+
+
+# ----------------------------------------------------------------------
+# Jacobian and second derivatives from one graph (small batches)
+# ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_jacobian_and_seconds_from_one_graph_match_forward_mode(k):
+    decoder = make_mlp([3, 16, 20], activation="tanh", seed=0, dtype=F64)
+    chart = GeneratedManifold(decoder, 3, dtype=F64).metric.chart
+    gen = torch.Generator().manual_seed(0)
+    z, *vw = (torch.randn(5, 3, generator=gen, dtype=F64) for _ in range(1 + 2 * k))
+    vs, ws = torch.stack(vw[:k]), torch.stack(vw[k:])
+    with torch.no_grad():
+        jac, seconds = jacobian_and_second_by_reverse(chart.decode, z, vs, ws)
+    # torch.func forward mode (grad mode on takes that path).
+    torch.testing.assert_close(jac, autodiff.jacobian(chart.decode, z), atol=1e-14, rtol=0)
+    for j in range(k):
+        expected = autodiff.second_derivative(chart.decode, z, vs[j], ws[j])[2]
+        torch.testing.assert_close(seconds[j], expected, atol=1e-14, rtol=0)
+
+
+def test_jacobian_and_seconds_of_affine_and_constant_decoders():
+    weight = torch.tensor([[1.0, 2.0], [0.0, -1.0], [3.0, 0.5]], dtype=F64)
+    z = torch.tensor([[0.3, -0.2], [1.0, 2.0]], dtype=F64)
+    vs = torch.ones(1, 2, 2, dtype=F64)
+    with torch.no_grad():
+        jac, seconds = jacobian_and_second_by_reverse(lambda x: x @ weight.T, z, vs, vs)
+        torch.testing.assert_close(jac, weight.expand(2, 3, 2), atol=0, rtol=0)
+        assert seconds.shape == (1, 2, 3) and not seconds.any()
+        jac, seconds = jacobian_and_second_by_reverse(
+            lambda x: torch.ones(x.shape[0], 3, dtype=F64), z, vs, vs
+        )
+        assert jac.shape == (2, 3, 2) and not jac.any() and not seconds.any()

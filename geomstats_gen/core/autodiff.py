@@ -107,6 +107,12 @@ def chunked(fn, chunk_size, *tensors):
 SMALL_JACOBIAN_ELEMENTS = 2**16
 
 
+#: Copies of the points (``d`` for the Jacobian, one per second
+#: derivative) up to which the one-graph reverse path is taken at any batch
+#: size (see :func:`jacobian_and_seconds`).
+FUSED_MAX_COPIES = 4
+
+
 def _small(z, out_dim, directions):
     """Small enough for double backward, and no caller's graph to extend (grad mode off)."""
     if out_dim is None or z.shape[0] * out_dim * directions > SMALL_JACOBIAN_ELEMENTS:
@@ -223,13 +229,17 @@ def value_and_jacobian(f, z, chunk_size=None, out_dim=None):
     return chunked(one_chunk, chunk_size, z)
 
 
-def jacobian_and_seconds(f, z, vs, ws, chunk_sizes=(None, None), out_dim=None):
+def jacobian_and_seconds(f, z, vs, ws, chunk_sizes=(None, None, None), out_dim=None):
     """``J(z)`` and ``d^2 g(z)[v_j, w_j]``: what one step of the geodesic equation needs.
 
-    Small batches with grad mode off take all from one graph
-    (:func:`~geomstats_gen.core.reverse.jacobian_and_second_by_reverse`);
-    the others take them apart (:func:`jacobian`, :func:`second_derivative`
-    on the ``k`` pairs stacked).
+    With grad mode off, small batches, and any batch of a latent space of
+    low dimension (``d + k <= 4``, where the ``d + k`` copies of the points
+    cost less than ``d`` forward-mode passes and a separate second
+    derivative), take all from one graph
+    (:func:`~geomstats_gen.core.reverse.jacobian_and_second_by_reverse`,
+    in chunks of the Jacobian's size); the others take them apart
+    (:func:`jacobian`, :func:`second_derivative` on the ``k`` pairs
+    stacked).
 
     Parameters
     ----------
@@ -238,7 +248,8 @@ def jacobian_and_seconds(f, z, vs, ws, chunk_sizes=(None, None), out_dim=None):
     z : torch.Tensor, shape=[n, d]
     vs, ws : torch.Tensor, shape=[k, n, d]
     chunk_sizes : tuple of int or None
-        Points per chunk of the Jacobian and of the second derivatives.
+        Points per chunk of the Jacobian, of the second derivatives, and of
+        the one-graph path.
     out_dim : int, optional
         ``D``, when known.
 
@@ -248,8 +259,16 @@ def jacobian_and_seconds(f, z, vs, ws, chunk_sizes=(None, None), out_dim=None):
     seconds : torch.Tensor, shape=[k, n, D]
     """
     k, n_points, dim = vs.shape
-    if _small(z, out_dim, dim + k):
-        return jacobian_and_second_by_reverse(f, z.contiguous(), vs, ws)
+    if _small(z, out_dim, dim + k) or (
+        dim + k <= FUSED_MAX_COPIES and out_dim is not None and not torch.is_grad_enabled()
+    ):
+
+        def one_chunk(zz, vv, ww):  # rows first, to be chunked: [n, k, d]
+            jac, seconds = jacobian_and_second_by_reverse(f, zz, vv.movedim(1, 0), ww.movedim(1, 0))
+            return jac, seconds.movedim(0, 1)
+
+        jac, seconds = chunked(one_chunk, chunk_sizes[2], z, vs.movedim(0, 1), ws.movedim(0, 1))
+        return jac, seconds.movedim(1, 0)
     jac = jacobian(f, z, chunk_size=chunk_sizes[0], out_dim=out_dim)
     _, _, second = second_derivative(
         f, z.repeat(k, 1), vs.reshape(-1, dim), ws.reshape(-1, dim), chunk_size=chunk_sizes[1]

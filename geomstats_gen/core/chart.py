@@ -437,7 +437,9 @@ class DecoderChart:
         return autodiff.jacobian_and_seconds(
             self.decode, z, vs, ws,
             chunk_sizes=(
-                self.chunk(self.embedding_dim * self.latent_dim), self.chunk(self.embedding_dim * 3)
+                self.chunk(self.embedding_dim * self.latent_dim),
+                self.chunk(self.embedding_dim * 3),
+                self.chunk(self.embedding_dim * (self.latent_dim + vs.shape[0])),
             ),
             out_dim=self.embedding_dim,
         )
