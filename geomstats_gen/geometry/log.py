@@ -78,6 +78,9 @@ SAFETY = 2.0
 # chord) from the chord's midpoint leaves the manifold. A resolved segment
 # has ``kappa c / 8``: 0.1 means a segment turning by about 0.8 rad.
 SHORTCUT_TOL = 0.1
+# Node tolerance of the coarsest resolution (at least ``tol``): its path only
+# seeds the next one and enters the error estimate (error quadratic in it).
+COARSE_TOL = 1e-5
 
 
 def _straight_paths(z_start, z_end, n_segments):
@@ -119,6 +122,8 @@ class DiscreteEnergyLogSolver(LogSolver):
     tol : float, optional
         Relative tolerance of the energy minimiser on node updates.
         Default: ``1e-10`` for float64 decoders, ``2e-5`` for float32 ones.
+        The coarsest resolution, which only seeds the next one and enters
+        the error estimate, is solved to ``max(tol, 1e-5)``.
     max_iter : int
         Cap on Levenberg-Marquardt iterations per resolution.
     extrapolate : bool
@@ -274,8 +279,9 @@ class DiscreteEnergyLogSolver(LogSolver):
         ends = chart.jacobian(torch.cat([z_start, z_end])).chunk(2)
         blocks = None
         for level in range(64):
+            level_tol = max(tol, COARSE_TOL) if level == 0 else tol
             nodes, its, lm_ok, newton, blocks = self._minimize(
-                nodes, tol, newton, budget, blocks, ends
+                nodes, level_tol, newton, budget, blocks, ends
             )
             iterations = iterations + its
             decoded = chart.decode_nodes(nodes)
@@ -340,7 +346,6 @@ class DiscreteEnergyLogSolver(LogSolver):
             blocks = (gram, cross, valid & ~jumped)
             n_seg *= 2
         raise RuntimeError("unreachable: the resolution cap ends the refinement")
-
 
     def log(self, point, base_point):
         """Riemannian logarithm of ``point`` at ``base_point``.
