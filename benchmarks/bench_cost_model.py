@@ -8,7 +8,9 @@ computation counted (points per kind of call):
 - ``decode``: a forward pass (trial steps, checks, midpoints);
 - ``jacobian``: value and Jacobian (``d`` forward-mode directions);
 - ``pullback``: value and one reverse pass ``J^T w`` (the gradient of the
-  path energy at reused Gauss-Newton blocks);
+  path energy at reused Gauss-Newton blocks). A trial step decoded with its
+  graph kept counts here, whole: its reverse pass, when the step is
+  accepted, is the next iteration's gradient;
 - ``newton``: the Hessian of ``<w, g>`` (double backward, the Newton term).
 
 Each kind's cost per point is timed on 2,048 points and expressed in

@@ -11,6 +11,7 @@
   evaluations than the fifth-order one, dense output included;
 - the Jacobian and second derivatives taken from one graph (small batches)
   equal the forward-mode ones;
+- the log solver's kept trial graphs save forward passes and change nothing;
 - transport without ``n_steps`` is the adaptive integration, with
   ``n_steps`` RK4.
 """
@@ -25,6 +26,7 @@ from geomstats_gen.core import autodiff, reverse
 from geomstats_gen.core.reverse import jacobian_and_second_by_reverse
 from geomstats_gen.geometry.adaptive import dop853, dopri5
 from geomstats_gen.geometry.log import DiscreteEnergyLogSolver
+from geomstats_gen.geometry import path_energy
 from geomstats_gen.geometry.path_energy import refine_blocks
 
 F64 = torch.float64
@@ -262,3 +264,28 @@ def test_jacobian_and_seconds_of_affine_and_constant_decoders():
             lambda x: torch.ones(x.shape[0], 3, dtype=F64), z, vs, vs
         )
         assert jac.shape == (2, 3, 2) and not jac.any() and not seconds.any()
+
+
+def test_trial_graphs_save_forward_passes_with_the_same_answer(monkeypatch):
+    decoder = make_mlp([3, 16, 20], activation="tanh", seed=2, dtype=F64)
+    chart = DecoderChart(decoder, 3)
+    gen = torch.Generator().manual_seed(5)
+    a = torch.randn(6, 3, generator=gen, dtype=F64)
+    b = torch.randn(6, 3, generator=gen, dtype=F64)
+    rows = []
+    decode = chart.decode
+    monkeypatch.setattr(chart, "decode", lambda z: rows.append(z.shape[0]) or decode(z))
+
+    def solve(keep):
+        monkeypatch.setattr(path_energy, "KEEP_TRIAL_GRAPH", keep)
+        rows.clear()
+        result = DiscreteEnergyLogSolver(chart).solve(b, a)
+        return result, sum(rows)
+
+    kept, kept_rows = solve(True)
+    plain, plain_rows = solve(False)
+    torch.testing.assert_close(kept.length, plain.length, atol=1e-14, rtol=0)
+    torch.testing.assert_close(kept.log, plain.log, atol=1e-12, rtol=0)
+    assert torch.equal(kept.iterations, plain.iterations)
+    # The accepted trial steps' graphs stand in for the next forward passes.
+    assert kept_rows < 0.9 * plain_rows

@@ -16,8 +16,8 @@ profile ("ci" by default: 10 examples, derandomized) and once, marked
 (those integrating the geodesic ODE) use a third of the profile's examples.
 
 Tolerances per working dtype are in ``TOL`` below; exp and transport use RK4
-with ``N_STEPS`` steps here (error about 1e-6 on these geodesics), the log map
-its defaults (8, 16 and 32 segments, Richardson extrapolation, rtol 1e-6 or 1e-5).
+with ``N_STEPS`` steps here (error about 1e-6 on these geodesics; the exp-log
+round trip uses the default adaptive exp), the log map its defaults (8, 16 and 32 segments, Richardson extrapolation, rtol 1e-6 or 1e-5).
 """
 
 import dataclasses
@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 
 import known_geometry as known
 from geomstats_gen import GeneratedManifold
+from geomstats_gen.geometry.exp import GeodesicODEExpSolver
 from known_geometry import TOL as KNOWN_TOL
 from geomstats_gen import transport
 
@@ -272,6 +273,10 @@ def test_distance_axioms_and_log_norm(case, profile):
 def test_exp_log_round_trips(case, profile):
     space = space_of(case)
     tol = TOL[case.dtype]
+    # The library's default, error-controlled exp: the suite's RK4 with 16
+    # steps is off by 2e-4 on the most curved of these geodesics (a pair at
+    # corners of the box of the 5-D MLP, found by the thorough profile).
+    exp = GeodesicODEExpSolver(space.metric.chart).exp
 
     def body(pts, vecs):
         # pairs at most half the box apart: geodesics of length up to about 2
@@ -282,7 +287,7 @@ def test_exp_log_round_trips(case, profile):
         assume(bool((norms > 1e-3).all()))
         short = vecs * (0.5 / norms.clamp_min(0.5))[:, None]
         log_ab = space.metric.log(b, a)
-        ends = space.metric.exp(torch.cat([log_ab, short]), torch.cat([a, a]))
+        ends = exp(torch.cat([log_ab, short]), torch.cat([a, a]))
         close(ends[:2], b, atol=tol["point"], msg="exp(log(b, a), a) != b")
         back = space.metric.log(ends[2:], a)
         close(back, short, atol=tol["point"], msg="log(exp(v, a), a) != v")

@@ -256,13 +256,13 @@ class DiscreteEnergyLogSolver(LogSolver):
             minimize_path_energy(
                 self.chart, nodes[i : i + per], tol, self.max_iter, hessian=self.method,
                 newton=None if newton is None else newton[i : i + per],
-                blocks=part(blocks, i), end_jacobians=part(ends, i),
+                blocks=part(blocks, i), end_jacobians=part(ends, i), return_decoded=True,
             )
             for i in range(0, nodes.shape[0], per)
         ]
-        *fields, block_parts = zip(*parts)
+        nodes, its, ok, newton, block_parts, decoded = zip(*parts)
         blocks = tuple(torch.cat(field) for field in zip(*block_parts))
-        return (*(torch.cat(field) for field in fields), blocks)
+        return (*(torch.cat(f) for f in (nodes, its, ok, newton)), blocks, torch.cat(decoded))
 
     def _refine(self, z_start, z_end, index, out, budget):
         """Solve resolution after resolution until every pair is resolved or capped."""
@@ -280,11 +280,10 @@ class DiscreteEnergyLogSolver(LogSolver):
         blocks = None
         for level in range(64):
             level_tol = max(tol, COARSE_TOL) if level == 0 else tol
-            nodes, its, lm_ok, newton, blocks = self._minimize(
+            nodes, its, lm_ok, newton, blocks, decoded = self._minimize(
                 nodes, level_tol, newton, budget, blocks, ends
             )
             iterations = iterations + its
-            decoded = chart.decode_nodes(nodes)
             energy, chord = energy_and_chords(decoded)
             velocity = initial_velocity(chart, nodes, jacobian=ends[0], decoded=decoded)
             length, vel_x = chord, velocity

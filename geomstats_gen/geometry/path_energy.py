@@ -25,6 +25,10 @@ __all__ = [
 #: ones moves its nodes by at most this fraction of a segment.
 REUSE_MOVE = 0.01
 
+#: Decode the first trial step of an iteration with its graph kept, for the
+#: next gradient of the accepted paths (see :func:`minimize_path_energy`).
+KEEP_TRIAL_GRAPH = True
+
 
 def path_segment_lengths(decoded):
     """Lengths of the segments of decoded paths ``[..., T + 1, D] -> [..., T]``."""
@@ -54,6 +58,7 @@ def minimize_path_energy(
     newton=None,
     blocks=None,
     end_jacobians=None,
+    return_decoded=False,
 ):
     """Damped Newton on the discrete path energy, batched over paths.
 
@@ -70,7 +75,10 @@ def minimize_path_energy(
     iterations take the exact gradient ``T J_i^T s_i`` by one reverse pass
     (about two decoder passes) instead of the Jacobian (``d`` forward-mode
     passes). A path whose steps stop shrinking by a factor 10 gets fresh
-    blocks from its Jacobian for one iteration, then goes on with them.
+    blocks from its Jacobian for one iteration, then goes on with them. The
+    first trial step of an iteration is decoded with its graph kept: an
+    accepted path's next gradient is then one reverse pass on that graph,
+    without a forward pass.
 
     Parameters
     ----------
@@ -103,6 +111,9 @@ def minimize_path_energy(
     end_jacobians : tuple of torch.Tensor, optional
         ``(J(z_0), J(z_T))``, shape ``[p, D, d]`` each. With them the blocks
         of the returned paths are returned too.
+    return_decoded : bool
+        Also return the decoded paths (known from the last iterations, no
+        extra decoder pass).
 
     Returns
     -------
@@ -114,6 +125,8 @@ def minimize_path_energy(
     blocks : tuple or None
         ``(gram, cross, valid)`` as last evaluated (``None`` without
         ``end_jacobians``).
+    decoded : torch.Tensor, shape=[p, T + 1, D]
+        Only with ``return_decoded``: ``g`` at the returned nodes.
     """
     chart = as_chart(chart)
     n_paths, n_nodes, dim = nodes.shape
@@ -132,9 +145,10 @@ def minimize_path_energy(
             nodes.new_zeros((n_paths, n_segments, dim, dim)),
             torch.zeros(n_paths, dtype=torch.bool, device=device),
         )
-    if n_segments < 2 or n_paths == 0:
-        converged[:] = True
-        return nodes, iterations, converged, use_newton, blocks
+    if n_segments < 2 or n_paths == 0 or max_iter < 1:
+        converged[:] = n_segments < 2 or n_paths == 0
+        out = (nodes, iterations, converged, use_newton, blocks)
+        return out + (chart.decode_nodes(nodes),) if return_decoded else out
     gram, cross, valid = (None, None, None) if blocks is None else (
         blocks[0].clone(), blocks[1].clone(), blocks[2].clone()
     )
@@ -147,20 +161,34 @@ def minimize_path_energy(
     lam = torch.full((n_paths,), float(damping), dtype=nodes.dtype, device=device)
     g_start = chart.decode(nodes[:, 0].contiguous())
     g_end = chart.decode(nodes[:, -1].contiguous())
+    # g at the interior nodes as they are (every path is active in the
+    # first iteration, so every row is filled).
+    dec_int = g_start.new_empty((n_paths, n_segments - 1, g_start.shape[-1]))
     eye = torch.eye(dim, dtype=nodes.dtype, device=device)
     eps = torch.finfo(nodes.dtype).eps
     prev_move = torch.full((n_paths,), float("inf"), dtype=nodes.dtype, device=device)
+    # The first trial step of an iteration is decoded with its graph kept
+    # (``carry``): an accepted path's next gradient is then one reverse pass
+    # on it, without a forward pass. ``carried``: each path's row in it.
+    carry, carried = None, torch.full((n_paths,), -1, dtype=torch.int64, device=device)
     for _ in range(max_iter):
         # One host transfer per iteration gives the index sets (the paths
-        # still running, those with fresh blocks, those taking Newton steps).
-        flags = torch.stack([~converged, fresh | use_newton, use_newton]).cpu()
+        # still running, those with fresh blocks, those taking Newton steps,
+        # those whose accepted step kept its graph).
+        flags = torch.stack([~converged, fresh | use_newton, use_newton, carried >= 0]).cpu()
         active_host = flags[0].nonzero().squeeze(-1)
         if active_host.numel() == 0:
             break
         active = active_host.to(device)
         jac_host = flags[1][active_host].nonzero().squeeze(-1)
         jac_rows = jac_host.to(device)
-        pull_rows = (~flags[1][active_host]).nonzero().squeeze(-1).to(device)
+        pull_mask = ~flags[1][active_host]
+        on_carry = pull_mask & flags[3][active_host]
+        if carry is None or 2 * int(on_carry.sum()) < carry[1]:
+            on_carry[:] = False  # too few of the carried rows to pay for its reverse pass
+        pull_rows = (pull_mask & ~on_carry).nonzero().squeeze(-1).to(device)
+        carry_rows = on_carry.nonzero().squeeze(-1).to(device)
+        keep_graph = KEEP_TRIAL_GRAPH and bool(pull_mask.any())
         rows = flags[2][active_host].nonzero().squeeze(-1).to(device)
         interior = nodes[active, 1:-1]
         n_act = active.numel()
@@ -174,6 +202,9 @@ def minimize_path_energy(
         if pull_rows.numel():
             g_p, pullback = chart.value_and_pullback(interior[pull_rows].reshape(-1, dim))
             g_int[pull_rows] = g_p.reshape(pull_rows.numel(), n_segments - 1, -1)
+        if carry_rows.numel():
+            g_int[carry_rows] = dec_int[active[carry_rows]]
+        dec_int[active] = g_int
         decoded = torch.cat([g_start[active, None], g_int, g_end[active, None]], dim=1)
         energy, chords = energy_and_chords(decoded)
         second_diff = 2 * g_int - decoded[:, :-2] - decoded[:, 2:]
@@ -190,6 +221,14 @@ def minimize_path_energy(
         if pullback is not None:
             weights = second_diff[pull_rows].reshape(-1, second_diff.shape[-1])
             grad[pull_rows] = n_segments * pullback(weights).reshape(pull_rows.numel(), -1, dim)
+        if carry_rows.numel():
+            pos = carried[active[carry_rows]]
+            weights = second_diff.new_zeros((carry[1],) + tuple(second_diff.shape[1:]))
+            weights[pos] = second_diff[carry_rows]
+            pulled = carry[0](weights.reshape(-1, weights.shape[-1]))
+            grad[carry_rows] = n_segments * pulled.reshape(carry[1], -1, dim)[pos]
+        carry = None
+        carried.fill_(-1)
         if gram is None:
             diag, off = 2 * n_segments * gram_j, -n_segments * cross_j
         else:
@@ -218,7 +257,12 @@ def minimize_path_energy(
             damp = (lam[active[idx]] * scale[idx])[:, None, None, None] * eye
             step, pos_def = block_tridiagonal_solve(diag[idx] + damp, off[idx], -grad[idx])
             candidate = interior[idx] + step
-            g_cand = chart.decode_nodes(candidate)
+            if attempt == 0 and keep_graph:
+                g_flat, pull_cand = chart.value_and_pullback(candidate.reshape(-1, dim))
+                g_cand = g_flat.reshape(candidate.shape[:-1] + g_flat.shape[-1:])
+                carry = (pull_cand, n_act)
+            else:
+                g_cand = chart.decode_nodes(candidate)
             dec_cand = torch.cat(
                 [g_start[active[idx], None], g_cand, g_end[active[idx], None]], dim=1
             )
@@ -243,6 +287,7 @@ def minimize_path_energy(
             # Updates by masks, not boolean indexing (no host transfer).
             rows_now = active[idx]
             nodes[rows_now, 1:-1] = torch.where(ok[:, None, None], candidate, interior[idx])
+            dec_int[rows_now] = torch.where(ok[:, None, None], g_cand, g_int[idx])
             slow = ok & (move > 0.1 * prev_move[rows_now])
             if hessian == "auto":
                 # Slow with fresh blocks: the Newton term is missing.
@@ -260,9 +305,14 @@ def minimize_path_energy(
             )
             settled[idx] = settled[idx] | ok | small
             converged[rows_now] = converged[rows_now] | small
+            if attempt == 0 and carry is not None:
+                carried[rows_now] = torch.where(ok, idx, -1)
         iterations[active] += 1
     blocks = None if gram is None else (gram, cross, valid)
-    return nodes, iterations, converged, use_newton, blocks
+    out = (nodes, iterations, converged, use_newton, blocks)
+    if return_decoded:
+        out = out + (torch.cat([g_start[:, None], dec_int, g_end[:, None]], dim=1),)
+    return out
 
 
 def _store_blocks(gram, cross, paths, gram_int, cross_int, jac, end_jacobians):
