@@ -108,19 +108,24 @@ def test_log_reuses_blocks_and_keeps_its_answers():
     chart = DecoderChart(make_mlp([4, 32, 64], activation="tanh", seed=1, dtype=F64), 4)
     z0, z1, _ = _points(8, 4, seed=2)
     counts = {"jacobian": 0, "pullback": 0}
-    original_jac, original_pull = chart.value_and_jacobian, chart.value_and_pullback
+    originals = {
+        name: getattr(chart, name)
+        for name in ("value_and_jacobian", "approximate_jacobian", "value_and_pullback")
+    }
 
-    def jac(z):
-        counts["jacobian"] += z.shape[0]
-        return original_jac(z)
+    def counting(name, kind):
+        def wrapped(z):
+            counts[kind] += z.shape[0]
+            return originals[name](z)
 
-    def pull(z):
-        counts["pullback"] += z.shape[0]
-        return original_pull(z)
+        return wrapped
 
-    chart.value_and_jacobian, chart.value_and_pullback = jac, pull
+    chart.value_and_jacobian = counting("value_and_jacobian", "jacobian")
+    chart.approximate_jacobian = counting("approximate_jacobian", "jacobian")  # float64
+    chart.value_and_pullback = counting("value_and_pullback", "pullback")
     result = DiscreteEnergyLogSolver(chart).solve(z1, z0)
-    chart.value_and_jacobian, chart.value_and_pullback = original_jac, original_pull
+    for name, method in originals.items():
+        setattr(chart, name, method)
     newton = DiscreteEnergyLogSolver(chart, method="newton").solve(z1, z0)  # fresh blocks always
     assert bool(result.converged.all())
     assert counts["pullback"] > 2 * counts["jacobian"] > 0
@@ -289,3 +294,35 @@ def test_trial_graphs_save_forward_passes_with_the_same_answer(monkeypatch):
     assert torch.equal(kept.iterations, plain.iterations)
     # The accepted trial steps' graphs stand in for the next forward passes.
     assert kept_rows < 0.9 * plain_rows
+
+
+def test_float32_twin_jacobians_precondition_without_changing_answers(monkeypatch):
+    decoder = make_mlp([3, 16, 20], activation="tanh", seed=2, dtype=F64)
+    chart = DecoderChart(decoder, 3)
+    z = torch.randn(5, 3, generator=torch.Generator().manual_seed(1), dtype=F64)
+    assert chart.has_approximate_jacobian
+    with torch.no_grad():
+        approx, exact = chart.approximate_jacobian(z), chart.jacobian(z)
+    assert approx.dtype == F64
+    assert 0 < float((approx - exact).abs().max()) < 1e-5 * float(exact.abs().max())
+    # The twin follows the weights: modified in place, then replaced.
+    with torch.no_grad():
+        decoder[0].weight.mul_(2.0)
+        torch.testing.assert_close(
+            chart.approximate_jacobian(z), chart.jacobian(z), atol=1e-5, rtol=1e-5
+        )
+    # Not for float32 decoders, analytic charts, or with grad mode on.
+    assert not DecoderChart(make_mlp([3, 8, 5], seed=0, dtype=torch.float32), 3).has_approximate_jacobian
+    assert not DecoderChart(SphereChart(1.0), 2, dtype=F64).has_approximate_jacobian
+    assert chart.approximate_jacobian(z) is None  # grad mode is on here
+    # The log's answers do not depend on it.
+    gen = torch.Generator().manual_seed(5)
+    a = torch.randn(6, 3, generator=gen, dtype=F64)
+    b = torch.randn(6, 3, generator=gen, dtype=F64)
+    results = {}
+    for approximate in (True, False):
+        monkeypatch.setattr(path_energy, "APPROXIMATE_BLOCKS", approximate)
+        results[approximate] = DiscreteEnergyLogSolver(chart).solve(b, a)
+    torch.testing.assert_close(results[True].length, results[False].length, atol=1e-13, rtol=0)
+    torch.testing.assert_close(results[True].log, results[False].log, atol=1e-9, rtol=0)
+    assert bool(results[True].converged.all())

@@ -13,7 +13,8 @@ object the geometry kernels talk to. It owns:
   :meth:`evaluate` does the three steps around a kernel;
 - memory: chunking of derivative computations under ``max_elements``;
 - derivatives of the flattened decoder on flat work tensors (Jacobians,
-  pushforwards, second directional derivatives, Hessians);
+  pushforwards, second directional derivatives, Hessians; the methods of
+  :class:`~geomstats_gen.core.derivatives.ChartDerivatives`);
 - the checks of the points themselves: immersion (condition number of the
   Jacobian) and the trusted latent domain.
 """
@@ -24,7 +25,7 @@ import warnings
 
 import torch
 
-from geomstats_gen.core import autodiff, reverse
+from geomstats_gen.core import autodiff
 from geomstats_gen.core.checks import (
     HALF_DTYPES,
     as_points,
@@ -37,7 +38,9 @@ from geomstats_gen.core.checks import (
     result_like,
     warn_if_not_immersion,
 )
+from geomstats_gen.core.derivatives import ChartDerivatives
 from geomstats_gen.core.placement import decoder_placement, refuse_training_mode
+from geomstats_gen.core.twin import LowPrecisionTwin
 from geomstats_gen.exceptions import OutsideDomainWarning
 
 __all__ = ["DecoderChart", "as_chart", "decoder_placement"]
@@ -61,7 +64,7 @@ POINT_ARGUMENTS = frozenset(
 )
 
 
-class DecoderChart:
+class DecoderChart(ChartDerivatives):
     """A decoder as a chart of the latent space: evaluation and derivatives.
 
     Parameters
@@ -140,6 +143,7 @@ class DecoderChart:
         except (RuntimeError, TypeError) as err:
             raise ValueError(f"`device` must be a torch device, got {device!r}.") from err
         self.decoder = decoder
+        self._twin = LowPrecisionTwin(decoder)
         check_decoder_dtype(self.work_dtype)
         refuse_training_mode(decoder)
         if self.work_device is not None and self.work_device.type == "meta":
@@ -369,92 +373,6 @@ class DecoderChart:
         for name, part in zip(tensors, jac.split(sizes)):
             if part.shape[0]:
                 warn_if_not_immersion(part, name, limit, stacklevel=5)
-
-    # ------------------------------------------------------------------
-    # The decoder and its derivatives on flat work tensors [n, d]
-    # ------------------------------------------------------------------
-    def decode(self, z):
-        """Flattened decoder output: ``[n, d] -> [n, D]`` (work tensors)."""
-        out = self.decoder(z)
-        return out.reshape(out.shape[0], self.embedding_dim)
-
-    def decode_nodes(self, z):
-        """Decode work points of any batch shape, ``[..., d] -> [..., D]``."""
-        out = self.decode(z.reshape(-1, z.shape[-1]))
-        return out.reshape(*z.shape[:-1], out.shape[-1])
-
-    def value_and_jacobian(self, z):
-        """``g(z) [n, D]`` and ``J(z) [n, D, d]``."""
-        return autodiff.value_and_jacobian(
-            self.decode,
-            z,
-            chunk_size=self.chunk(self.embedding_dim * self.latent_dim),
-            out_dim=self.embedding_dim,
-        )
-
-    def value_and_pullback(self, z):
-        """``g(z) [n, D]`` and ``w -> J(z)^T w`` (one reverse pass, see :mod:`.reverse`)."""
-        return reverse.value_and_pullback(self.decode, z)
-
-    def jacobian(self, z):
-        """Jacobian ``[n, D, d]`` at work points ``[n, d]``."""
-        return autodiff.jacobian(
-            self.decode,
-            z,
-            chunk_size=self.chunk(self.embedding_dim * self.latent_dim),
-            out_dim=self.embedding_dim,
-        )
-
-    def hessian(self, z):
-        """Hessian ``[n, D, d, d]`` at work points ``[n, d]``."""
-        return autodiff.hessian(
-            self.decode, z, chunk_size=self.chunk(self.embedding_dim * self.latent_dim**2)
-        )
-
-    def pushforward(self, z, v):
-        """``(g(z), J(z) v)``, each ``[n, D]``."""
-        return autodiff.pushforward(
-            self.decode, z, v, chunk_size=self.chunk(self.embedding_dim), out_dim=self.embedding_dim
-        )
-
-    def pushforward_many(self, z, vs):
-        """``J(z) v_k`` for ``vs [k, n, d]``: ``[k, n, D]``."""
-        return autodiff.pushforward_many(
-            self.decode, z, vs, chunk_size=self.chunk(self.embedding_dim * vs.shape[0])
-        )
-
-    def second_derivative(self, z, v, w):
-        """``(g(z), J(z) v, d^2 g(z)[v, w])``, each ``[n, D]``."""
-        return autodiff.second_derivative(
-            self.decode, z, v, w, chunk_size=self.chunk(self.embedding_dim * 3)
-        )
-
-    def jacobian_and_seconds(self, z, vs, ws):
-        """``J(z) [n, D, d]`` and ``d^2 g(z)[v_j, w_j] [k, n, D]`` for ``vs, ws [k, n, d]``.
-
-        One graph for small batches (see :func:`.autodiff.jacobian_and_seconds`).
-        """
-        return autodiff.jacobian_and_seconds(
-            self.decode, z, vs, ws,
-            chunk_sizes=(
-                self.chunk(self.embedding_dim * self.latent_dim),
-                self.chunk(self.embedding_dim * 3),
-                self.chunk(self.embedding_dim * (self.latent_dim + vs.shape[0])),
-            ),
-            out_dim=self.embedding_dim,
-        )
-
-    def second_derivatives(self, z, vs, ws):
-        """``d^2 g(z)[v_k, w_k]`` for ``vs, ws [n, k, d]``: ``[n, D, k]``."""
-        return autodiff.second_derivatives(
-            self.decode, z, vs, ws, chunk_size=self.chunk(self.embedding_dim * (vs.shape[1] + 2))
-        )
-
-    def weighted_hessian(self, z, weights):
-        """Hessian ``[n, d, d]`` of ``z -> <weights, g(z)>``."""
-        return autodiff.weighted_hessian(
-            self.decode, z, weights, chunk_size=self.chunk(self.embedding_dim * self.latent_dim)
-        )
 
 
 def as_chart(space):

@@ -29,6 +29,12 @@ REUSE_MOVE = 0.01
 #: next gradient of the accepted paths (see :func:`minimize_path_energy`).
 KEEP_TRIAL_GRAPH = True
 
+#: Take the Jacobians of fresh Gauss-Newton blocks to float32 accuracy where
+#: that is cheaper (a float64 decoder module, see
+#: :meth:`~geomstats_gen.core.chart.DecoderChart.approximate_jacobian`); the
+#: gradient stays exact (reverse passes of the decoder itself).
+APPROXIMATE_BLOCKS = True
+
 
 def path_segment_lengths(decoded):
     """Lengths of the segments of decoded paths ``[..., T + 1, D] -> [..., T]``."""
@@ -171,6 +177,10 @@ def minimize_path_energy(
     # (``carry``): an accepted path's next gradient is then one reverse pass
     # on it, without a forward pass. ``carried``: each path's row in it.
     carry, carried = None, torch.full((n_paths,), -1, dtype=torch.int64, device=device)
+    approximate = (
+        APPROXIMATE_BLOCKS and gram is not None and not torch.is_grad_enabled()
+        and chart.has_approximate_jacobian
+    )
     for _ in range(max_iter):
         # One host transfer per iteration gives the index sets (the paths
         # still running, those with fresh blocks, those taking Newton steps,
@@ -182,7 +192,9 @@ def minimize_path_energy(
         active = active_host.to(device)
         jac_host = flags[1][active_host].nonzero().squeeze(-1)
         jac_rows = jac_host.to(device)
-        pull_mask = ~flags[1][active_host]
+        # With approximate blocks every path takes its value and gradient
+        # by reverse passes, the fresh ones their blocks' Jacobians too.
+        pull_mask = torch.ones_like(flags[1][active_host]) if approximate else ~flags[1][active_host]
         on_carry = pull_mask & flags[3][active_host]
         if carry is None or 2 * int(on_carry.sum()) < carry[1]:
             on_carry[:] = False  # too few of the carried rows to pay for its reverse pass
@@ -194,7 +206,10 @@ def minimize_path_energy(
         n_act = active.numel()
         g_int = interior.new_empty((n_act, n_segments - 1, g_start.shape[-1]))
         jac = None
-        if jac_host.numel():
+        if jac_host.numel() and approximate:
+            jac = chart.approximate_jacobian(interior[jac_rows].reshape(-1, dim))
+            jac = jac.reshape(jac_rows.numel(), n_segments - 1, -1, dim)
+        elif jac_host.numel():
             g_j, jac = chart.value_and_jacobian(interior[jac_rows].reshape(-1, dim))
             g_int[jac_rows] = g_j.reshape(jac_rows.numel(), n_segments - 1, -1)
             jac = jac.reshape(jac_rows.numel(), n_segments - 1, -1, dim)
@@ -211,7 +226,8 @@ def minimize_path_energy(
         grad = interior.new_empty(interior.shape)
         if jac is not None:
             jac_t = jac.transpose(-1, -2)
-            grad[jac_rows] = n_segments * (jac_t @ second_diff[jac_rows, ..., None]).squeeze(-1)
+            if not approximate:
+                grad[jac_rows] = n_segments * (jac_t @ second_diff[jac_rows, ..., None]).squeeze(-1)
             gram_j = jac_t @ jac
             cross_j = jac_t[:, :-1] @ jac[:, 1:]
             if gram is not None:

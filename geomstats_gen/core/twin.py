@@ -1,0 +1,97 @@
+"""A float32 copy of a float64 decoder, for approximate Jacobians.
+
+The log map's Gauss-Newton blocks (``J_i^T J_i``, ``J_i^T J_{i+1}``) only
+precondition its iterations: their exact gradient comes from the float64
+decoder, so blocks a few parts in ``1e7`` off change the path of the
+iterations, never the answer. On CPU (and on most GPUs) a float32 Jacobian
+costs about half a float64 one, and the coarsest resolution's Jacobians are
+half of the log's decoder passes on a 10-D decoder.
+
+The copy is made once and made again when the decoder's weights change (a
+parameter or buffer replaced or modified in place: torch's version counter),
+so a model trained further between calls never preconditions with stale
+weights. A decoder that cannot be copied, or has no floating weights (an
+analytic chart computes in whatever dtype it is given), has no twin.
+"""
+
+import copy
+
+import torch
+
+from geomstats_gen.core import autodiff
+
+__all__ = ["LowPrecisionTwin"]
+
+
+def _weights(decoder):
+    return [t for t in decoder.state_dict(keep_vars=True).values() if t.is_floating_point()]
+
+
+class LowPrecisionTwin:
+    """The float32 copy of a float64 ``torch.nn.Module``, kept in step with it.
+
+    Parameters
+    ----------
+    decoder : callable
+        The decoder; only a ``torch.nn.Module`` with float64 weights gets a
+        twin.
+    """
+
+    def __init__(self, decoder):
+        self.decoder = decoder
+        self._key = None
+        self._twin = None
+
+    def __getstate__(self):  # the copy is not shipped (e.g. to Dask workers)
+        return {"decoder": self.decoder, "_key": None, "_twin": None}
+
+    @property
+    def available(self):
+        """Whether :meth:`get` gives a twin."""
+        return self.get() is not None
+
+    def _version_key(self, weights):
+        return tuple((t.data_ptr(), t._version, t.device) for t in weights)
+
+    def get(self):
+        """The float32 copy, or None where there is none to take.
+
+        Returns
+        -------
+        twin : torch.nn.Module or None
+        """
+        decoder = self.decoder
+        if not isinstance(decoder, torch.nn.Module):
+            return None
+        weights = _weights(decoder)
+        if not weights or any(t.dtype != torch.float64 for t in weights):
+            return None
+        key = self._version_key(weights)
+        if key != self._key:
+            try:
+                with torch.no_grad():
+                    twin = copy.deepcopy(decoder).to(torch.float32)
+            except (TypeError, RuntimeError, copy.Error):  # not copyable: no twin
+                twin = None
+            self._twin, self._key = twin, key
+        return self._twin
+
+    def jacobian(self, z, out_dim, chunk_size=None):
+        """Jacobian ``[n, D, d]`` of the twin at ``z``, in ``z``'s dtype; None without a twin.
+
+        Parameters
+        ----------
+        z : torch.Tensor, shape=[n, d]
+        out_dim : int
+            ``D`` (the outputs are flattened).
+        chunk_size : int, optional
+        """
+        twin = self.get()
+        if twin is None:
+            return None
+
+        def decode(x):
+            return twin(x).reshape(x.shape[0], out_dim)
+
+        jac = autodiff.jacobian(decode, z.to(torch.float32), chunk_size=chunk_size, out_dim=out_dim)
+        return jac.to(z.dtype)
