@@ -12,6 +12,8 @@ computation counted (points per kind of call):
   graph kept counts here, whole: its reverse pass, when the step is
   accepted, is the next iteration's gradient;
 - ``newton``: the Hessian of ``<w, g>`` (double backward, the Newton term).
+- ``jacobian32``: the Jacobian of the float32 twin of a float64 decoder
+  (``DecoderChart.approximate_jacobian``), for the Gauss-Newton blocks only.
 
 Each kind's cost per point is timed on 2,048 points and expressed in
 forward passes (``decode = 1``). The table gives, per pair, the points of
@@ -44,7 +46,7 @@ from geomstats_gen.geometry import path_energy  # noqa: E402
 from geomstats_gen.geometry.log import DiscreteEnergyLogSolver  # noqa: E402
 
 DECODERS = {"MLP 2->64->256->784": [2, 64, 256, 784], "MLP 10->256->512->784": [10, 256, 512, 784]}
-KINDS = ("decode", "jacobian", "pullback", "newton")
+KINDS = ("decode", "jacobian", "jacobian32", "pullback", "newton")
 
 
 def unit_costs(chart, dim, dtype, n_points=2048, repeats=3):
@@ -57,6 +59,11 @@ def unit_costs(chart, dim, dtype, n_points=2048, repeats=3):
         "jacobian": lambda: chart.value_and_jacobian(z),
         "pullback": lambda: chart.value_and_pullback(z)[1](w),
         "newton": lambda: chart.weighted_hessian(z, w),
+        # float32-twin Jacobians of a float64 decoder (the blocks only)
+        "jacobian32": (
+            (lambda: chart.approximate_jacobian(z)) if chart.has_approximate_jacobian
+            else (lambda: chart.value_and_jacobian(z))
+        ),
     }
     out = {}
     with torch.no_grad():
@@ -79,6 +86,7 @@ class Counter:
         "jacobian": "value_and_jacobian",
         "pullback": "value_and_pullback",
         "newton": "weighted_hessian",
+        "jacobian32": "approximate_jacobian",
     }
 
     def __init__(self):
@@ -170,7 +178,7 @@ def main(argv=None):
             ])
     print(
         f"Log map at the defaults, {args.pairs} seeded pairs; torch threads "
-        f"{torch.get_num_threads()}. Kinds: decode / jacobian / pullback / newton."
+        f"{torch.get_num_threads()}. Kinds: " + " / ".join(KINDS) + "."
     )
     print_table(
         ["decoder", "dtype", "points per pair", "passes per point", "passes per pair",

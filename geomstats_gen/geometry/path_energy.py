@@ -84,7 +84,9 @@ def minimize_path_energy(
     blocks from its Jacobian for one iteration, then goes on with them. The
     first trial step of an iteration is decoded with its graph kept: an
     accepted path's next gradient is then one reverse pass on that graph,
-    without a forward pass.
+    without a forward pass. For a float64 decoder module, fresh blocks take
+    their Jacobians from its float32 twin (:data:`APPROXIMATE_BLOCKS`) and
+    every gradient comes from reverse passes of the decoder itself.
 
     Parameters
     ----------
