@@ -288,6 +288,15 @@ def test_exp_log_round_trips(case, profile):
         short = vecs * (0.5 / norms.clamp_min(0.5))[:, None]
         log_ab = space.metric.log(b, a)
         ends = exp(torch.cat([log_ab, short]), torch.cat([a, a]))
+        # Where the metric nearly degenerates (saturated tanh units at a
+        # corner of the box: singular values 2e-4), a vector of metric norm
+        # 0.5 can carry the geodesic far out of the box (to |z| ~ 40), where
+        # the log between the two points is ill-posed: not a round trip
+        # this property is about.
+        low, high = torch.tensor(case.low, dtype=F64), torch.tensor(case.high, dtype=F64)
+        margin = high - low
+        far = ends[2:].to(F64)
+        assume(bool(((far >= low - margin) & (far <= high + margin)).all()))
         close(ends[:2], b, atol=tol["point"], msg="exp(log(b, a), a) != b")
         back = space.metric.log(ends[2:], a)
         close(back, short, atol=tol["point"], msg="log(exp(v, a), a) != v")
