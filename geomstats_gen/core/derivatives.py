@@ -93,7 +93,7 @@ class ChartDerivatives:
     def jacobian_and_seconds(self, z, vs, ws):
         """``J(z) [n, D, d]`` and ``d^2 g(z)[v_j, w_j] [k, n, D]`` for ``vs, ws [k, n, d]``.
 
-        One graph for small batches (see :func:`.autodiff.jacobian_and_seconds`).
+        One graph where ``d + k`` is small (see :func:`.autodiff.jacobian_and_seconds`).
         """
         return autodiff.jacobian_and_seconds(
             self.decode, z, vs, ws,

@@ -78,10 +78,10 @@ def jacobian_and_second_by_reverse(f, z, vs, ws):
     and ``p = J^T u``: the derivative in ``u`` of ``<p, e_i>`` on copy ``i``
     is column ``i`` of ``J``, and on copy ``d + j``, that of
     ``<d/dz <p, v_j>, w_j>`` is ``d^2 g[v_j, w_j]`` (see
-    :func:`second_by_reverse`). All come out of one reverse pass in ``u``.
-    For small batches (an analytic chart, a single geodesic), whose cost is
-    per-call overhead: half the autograd calls of a Jacobian and second
-    derivatives taken apart.
+    :func:`second_by_reverse`). All come out of one reverse pass in ``u``:
+    half the autograd calls of a Jacobian and second derivatives taken
+    apart, and less arithmetic than ``d`` forward-mode passes when
+    ``d + k`` is small (see :func:`~geomstats_gen.core.autodiff.jacobian_and_seconds`).
 
     Parameters
     ----------

@@ -98,6 +98,14 @@ _DOP853 = _Pair(
     exponent=-1 / 8,
 )
 
+# DOP853's continuous extension: three more stages ``(c_i, a_i)`` after the
+# first-same-as-last one, and the weights of its four higher coefficients.
+_EXTRA_853 = tuple(
+    (float(_dop853.C[i]), tuple(float(a) for a in _dop853.A[i, :i]))
+    for i in range(_N853 + 1, _dop853.N_STAGES_EXTENDED)
+)
+_DENSE_853 = tuple(tuple(float(c) for c in row) for row in _dop853.D)
+
 PAIRS = {"dop853": _DOP853, "dopri5": _DOPRI5}
 ADAPTIVE_METHODS = tuple(PAIRS)
 
@@ -117,11 +125,12 @@ _DOPRI_P = (
     (0.0, -282668133 / 205662961, 2019193451 / 616988883, -1453857185 / 822651844),
     (0.0, 40617522 / 29380423, -110615467 / 29380423, 69997945 / 29380423),
 )
+_DOPRI_P_WEIGHTS = torch.tensor(_DOPRI_P, dtype=torch.float64)
 
 
 def _dopri5_interpolant(field, t, h, cur, new, ks, x):
     """``y(t + x h)`` for ``x [n, n_t]`` on one step of Dormand-Prince 5(4) (no extra evaluation)."""
-    weights = torch.tensor(_DOPRI_P, dtype=torch.float64, device=h.device)
+    weights = _DOPRI_P_WEIGHTS.to(h.device)
     powers = torch.stack([x, x * x, x**3, x**4], dim=-1)
     w = (powers @ weights.T).to(cur[0].dtype)  # [n, n_t, 7]
     out = []
@@ -134,16 +143,15 @@ def _dopri5_interpolant(field, t, h, cur, new, ks, x):
 def _dop853_interpolant(field, t, h, cur, new, ks, x):
     """``y(t + x h)`` for ``x [n, n_t]`` on one step of DOP853: seventh order, three more evaluations."""
     ks = list(ks)
-    for i in range(_N853 + 1, _dop853.N_STAGES_EXTENDED):
-        a_row = [float(a) for a in _dop853.A[i, :i]]
-        ks.append(field(t + float(_dop853.C[i]) * h, axpy(cur, h, *zip(a_row, ks))))
-    dense = [[float(c) for c in row] for row in _dop853.D]
+    for c, a_row in _EXTRA_853:
+        ks.append(field(t + c * h, axpy(cur, h, *zip(a_row, ks))))
+    higher = [combination(h, tuple(zip(row, ks))) for row in _DENSE_853]  # h sum D_ri k_i
     out = []
-    for s, y, f_old, f_new, stage in zip(cur, new, ks[0], ks[_N853], zip(*ks)):
+    for j, (s, y, f_old, f_new) in enumerate(zip(cur, new, ks[0], ks[_N853])):
         hh = expand(h.to(s.dtype), s)
         delta = y - s
         coefs = [delta, hh * f_old - delta, 2 * delta - hh * (f_new + f_old)]
-        coefs += [hh * sum(c * k for c, k in zip(row, stage) if c != 0.0) for row in dense]
+        coefs += [terms[j] for terms in higher]
         # Horner in x and (1 - x) alternately, as the extension is written.
         xx = expand(x.to(s.dtype), s[:, None])
         value = torch.zeros_like(xx * s[:, None])

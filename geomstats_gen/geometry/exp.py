@@ -76,7 +76,7 @@ class GeodesicODEExpSolver(ExpSolver):
         check_positive_int(self.max_steps, "max_steps")
         check_choice(self.method, "method", EXP_METHODS)
 
-    def _dopri_tolerances(self, dtype):
+    def _adaptive_tolerances(self, dtype):
         f64 = dtype == torch.float64
         rtol = self.rtol if self.rtol is not None else (1e-8 if f64 else 1e-6)
         atol = self.atol if self.atol is not None else (1e-9 if f64 else 1e-7)
@@ -106,7 +106,7 @@ class GeodesicODEExpSolver(ExpSolver):
         self._check_settings()
         if self.method not in ADAPTIVE_METHODS:
             return rk4(field, state, self.n_steps)
-        rtol, atol = self._dopri_tolerances(state[0].dtype)
+        rtol, atol = self._adaptive_tolerances(state[0].dtype)
         return adaptive_rk(field, state, rtol, atol, self.max_steps, self.method, what=what)
 
     def integrate(self, z, v, times=None):
@@ -134,7 +134,7 @@ class GeodesicODEExpSolver(ExpSolver):
         field = geodesic_field(self.chart)
         if self.method == "rk4":
             return rk4(field, (z, v), self.n_steps)
-        rtol, atol = self._dopri_tolerances(z.dtype)
+        rtol, atol = self._adaptive_tolerances(z.dtype)
         radius = self.chart.domain_radius
         if radius is None:
             out = adaptive_rk(
