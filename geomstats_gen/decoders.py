@@ -43,6 +43,21 @@ def _positive_float(value, name):
     return check_number(value, name)
 
 
+def _stack_derivatives(value, columns, seconds):
+    """``(value [n, D], jac [n, D, 2], hess [n, D, 2, 2])`` from component lists.
+
+    ``columns``: the two first partial derivatives; ``seconds``: the
+    second ones ``(d_00, d_01, d_11)``; each a list of ``[n]`` tensors, one
+    per output coordinate.
+    """
+    n_out = len(columns[0])
+    jac = torch.stack([c for row in zip(*columns) for c in row], dim=-1)
+    d00, d01, d11 = seconds
+    hess = torch.stack([c for row in zip(d00, d01, d01, d11) for c in row], dim=-1)
+    shape = value.shape[:-1] + (n_out, 2)
+    return value, jac.reshape(shape), hess.reshape(shape + (2,))
+
+
 class LinearDecoder(nn.Module):
     """Affine decoder ``g(z) = A z + c``: a flat manifold.
 
@@ -79,6 +94,10 @@ class LinearDecoder(nn.Module):
         """Map ``[n, d]`` latent points to ``[n, D]``."""
         return z @ self.matrix.T + self.offset
 
+    def closed_form_derivatives(self, z):
+        """Value ``[n, D]``, Jacobian ``A`` ``[n, D, d]`` and Hessian (None: zero)."""
+        return self(z), self.matrix.expand(z.shape[0], -1, -1), None
+
 
 class SphereChart(nn.Module):
     """Spherical coordinates on the sphere of radius ``r`` in R^3.
@@ -108,6 +127,19 @@ class SphereChart(nn.Module):
         # A product with a Python scalar runs Python decompositions under
         # torch.func transforms (torch 2.13): skip it for the unit sphere.
         return unit if self.radius == 1.0 else self.radius * unit
+
+    def closed_form_derivatives(self, z):
+        """Value ``[n, 3]``, Jacobian ``[n, 3, 2]`` and Hessian ``[n, 3, 2, 2]``."""
+        r = self.radius
+        theta, phi = z[..., 0], z[..., 1]
+        st, ct, sp, cp = torch.sin(theta), torch.cos(theta), torch.sin(phi), torch.cos(phi)
+        zero = torch.zeros_like(theta)
+        unit = torch.stack([st * cp, st * sp, ct], dim=-1)
+        value = unit if r == 1.0 else r * unit  # as in forward, to the last bit
+        x, y = value[..., 0], value[..., 1]
+        columns = ([r * ct * cp, r * ct * sp, -r * st], [-y, x, zero])
+        seconds = ([-x, -y, -r * ct], [-r * ct * sp, r * ct * cp, zero], [-x, -y, zero])
+        return _stack_derivatives(value, columns, seconds)
 
 
 class TorusChart(nn.Module):
@@ -144,6 +176,22 @@ class TorusChart(nn.Module):
             dim=-1,
         )
 
+    def closed_form_derivatives(self, z):
+        """Value ``[n, 3]``, Jacobian ``[n, 3, 2]`` and Hessian ``[n, 3, 2, 2]``."""
+        r = self.minor_radius
+        u, v = z[..., 0], z[..., 1]
+        su, cu, sv, cv = torch.sin(u), torch.cos(u), torch.sin(v), torch.cos(v)
+        ring = self.major_radius + r * cv
+        zero = torch.zeros_like(u)
+        value = torch.stack([ring * cu, ring * su, r * sv], dim=-1)
+        columns = ([-ring * su, ring * cu, zero], [-r * sv * cu, -r * sv * su, r * cv])
+        seconds = (
+            [-ring * cu, -ring * su, zero],
+            [r * sv * su, -r * sv * cu, zero],
+            [-r * cv * cu, -r * cv * su, -r * sv],
+        )
+        return _stack_derivatives(value, columns, seconds)
+
 
 class RollChart(nn.Module):
     """A flat sheet rolled up along an Archimedean spiral (a Swiss roll).
@@ -178,6 +226,18 @@ class RollChart(nn.Module):
         u, v = z[..., 0], z[..., 1]
         r = self.inner_radius + self.slope * u
         return torch.stack([r * torch.cos(u), r * torch.sin(u), v], dim=-1)
+
+    def closed_form_derivatives(self, z):
+        """Value ``[n, 3]``, Jacobian ``[n, 3, 2]`` and Hessian ``[n, 3, 2, 2]``."""
+        b = self.slope
+        u, v = z[..., 0], z[..., 1]
+        r = self.inner_radius + b * u
+        su, cu = torch.sin(u), torch.cos(u)
+        zero, one = torch.zeros_like(u), torch.ones_like(u)
+        value = torch.stack([r * cu, r * su, v], dim=-1)
+        columns = ([b * cu - r * su, b * su + r * cu, zero], [zero, zero, one])
+        seconds = ([-2 * b * su - r * cu, 2 * b * cu - r * su, zero], [zero] * 3, [zero] * 3)
+        return _stack_derivatives(value, columns, seconds)
 
     def arc_length(self, u):
         """Arc length ``s(u)`` of the spiral, from the point where ``r = 0``."""
@@ -225,6 +285,17 @@ class ConeChart(nn.Module):
         rho, phi = z[..., 0], z[..., 1]
         ring = self._sin * rho
         return torch.stack([ring * torch.cos(phi), ring * torch.sin(phi), self._cos * rho], dim=-1)
+
+    def closed_form_derivatives(self, z):
+        """Value ``[n, 3]``, Jacobian ``[n, 3, 2]`` and Hessian ``[n, 3, 2, 2]``."""
+        rho, phi = z[..., 0], z[..., 1]
+        sp, cp = torch.sin(phi), torch.cos(phi)
+        ring = self._sin * rho
+        zero = torch.zeros_like(rho)
+        value = torch.stack([ring * cp, ring * sp, self._cos * rho], dim=-1)
+        columns = ([self._sin * cp, self._sin * sp, zero + self._cos], [-ring * sp, ring * cp, zero])
+        seconds = ([zero] * 3, [-self._sin * sp, self._sin * cp, zero], [-ring * cp, -ring * sp, zero])
+        return _stack_derivatives(value, columns, seconds)
 
     def distance(self, point_a, point_b):
         """Exact geodesic distance, ``[..., 2] x [..., 2] -> [...]`` (see above)."""

@@ -343,8 +343,8 @@ class DecoderPullbackMetric(CurvatureMethods, PullbackMetric):
         -------
         tangent_vec : torch.Tensor, shape=[..., d]
         """
-        self.chart.check_immersion_at(point=point, base_point=base_point)
-        return self.log_solver.solve(point, base_point).log
+        names = ("point", "base_point")
+        return self.log_solver.solve(point, base_point, check_names=names).log
 
     def connecting_geodesic(self, point, base_point, warn=True):
         """Solve for the geodesics from ``base_point`` to ``point``, with diagnostics.
@@ -363,8 +363,8 @@ class DecoderPullbackMetric(CurvatureMethods, PullbackMetric):
             ``path``, ``log``, ``length``, ``energy``, ``iterations``,
             ``converged``.
         """
-        self.chart.check_immersion_at(point=point, base_point=base_point)
-        return self.log_solver.solve(point, base_point, warn=warn)
+        names = ("point", "base_point")
+        return self.log_solver.solve(point, base_point, warn=warn, check_names=names)
 
     def squared_dist(self, point_a, point_b):
         """Squared geodesic distance.
@@ -396,8 +396,8 @@ class DecoderPullbackMetric(CurvatureMethods, PullbackMetric):
         """
         if tracks_grad(point_a, point_b):
             return self.squared_dist(point_a, point_b).clamp_min(0).sqrt()
-        self.chart.check_immersion_at(point_a=point_a, point_b=point_b)
-        return self.log_solver.solve(point_b, point_a).length
+        names = ("point_b", "point_a")
+        return self.log_solver.solve(point_b, point_a, check_names=names).length
 
     def dist_pairwise(self, points, n_jobs=1, **joblib_kwargs):
         """Pairwise geodesic distances, all pairs solved in batches.

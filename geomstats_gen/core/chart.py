@@ -39,6 +39,7 @@ from geomstats_gen.core.checks import (
     warn_if_not_immersion,
 )
 from geomstats_gen.core.derivatives import ChartDerivatives
+from geomstats_gen.core.jets import jet_of
 from geomstats_gen.core.placement import decoder_placement, refuse_training_mode
 from geomstats_gen.core.twin import LowPrecisionTwin
 from geomstats_gen.exceptions import OutsideDomainWarning
@@ -144,6 +145,7 @@ class DecoderChart(ChartDerivatives):
             raise ValueError(f"`device` must be a torch device, got {device!r}.") from err
         self.decoder = decoder
         self._twin = LowPrecisionTwin(decoder)
+        self._jet = jet_of(decoder)
         check_decoder_dtype(self.work_dtype)
         refuse_training_mode(decoder)
         if self.work_device is not None and self.work_device.type == "meta":

@@ -296,6 +296,12 @@ def warn_if_not_immersion(jac, name, limit, stacklevel=3):
     if jac.shape[0] == 0:
         return jac.new_zeros(0, dtype=torch.float64)
     cond = jacobian_condition(jac)
+    warn_if_ill_conditioned(cond, name, limit, stacklevel=stacklevel + 1)
+    return cond
+
+
+def warn_if_ill_conditioned(cond, name, limit, stacklevel=3):
+    """Emit an :class:`ImmersionWarning` where condition numbers ``cond [n]`` exceed ``limit``."""
     bad = cond > limit
     if bool(bad.any()):
         worst = float(cond.max())
@@ -308,4 +314,3 @@ def warn_if_not_immersion(jac, name, limit, stacklevel=3):
             ImmersionWarning,
             stacklevel=stacklevel,
         )
-    return cond

@@ -3,7 +3,9 @@
 The methods :class:`~geomstats_gen.core.chart.DecoderChart` gives the
 geometry kernels: the flattened decoder and its Jacobians, pushforwards,
 second directional derivatives and Hessians
-(:mod:`~geomstats_gen.core.autodiff`, :mod:`~geomstats_gen.core.reverse`),
+(:mod:`~geomstats_gen.core.jets` for a sequential decoder of known layers or
+one with closed-form derivatives,
+else :mod:`~geomstats_gen.core.autodiff` and :mod:`~geomstats_gen.core.reverse`),
 each chunked under the chart's ``max_elements``, and float32-accurate
 Jacobians for preconditioners (:mod:`~geomstats_gen.core.twin`).
 """
@@ -18,9 +20,15 @@ __all__ = ["ChartDerivatives"]
 class ChartDerivatives:
     """Derivatives of ``self.decoder`` on work tensors (a mixin of ``DecoderChart``).
 
-    Needs ``decoder``, ``latent_dim``, ``embedding_dim``, ``chunk`` and
-    ``_twin`` (a :class:`~geomstats_gen.core.twin.LowPrecisionTwin`).
+    Needs ``decoder``, ``latent_dim``, ``embedding_dim``, ``chunk``,
+    ``_twin`` (a :class:`~geomstats_gen.core.twin.LowPrecisionTwin`) and
+    ``_jet`` (from :func:`~geomstats_gen.core.jets.jet_of`).
     """
+
+    def jet(self):
+        """The decoder's jet (:mod:`~geomstats_gen.core.jets`) if it has one usable now, else None."""
+        jet = self._jet
+        return jet if jet is not None and jet.usable() else None
 
     def decode(self, z):
         """Flattened decoder output: ``[n, d] -> [n, D]`` (work tensors)."""
@@ -34,6 +42,10 @@ class ChartDerivatives:
 
     def value_and_jacobian(self, z):
         """``g(z) [n, D]`` and ``J(z) [n, D, d]``."""
+        jet = self.jet()
+        if jet is not None:
+            chunk = self.chunk(self.embedding_dim * self.latent_dim)
+            return autodiff.chunked(jet.value_and_jacobian, chunk, z)
         return autodiff.value_and_jacobian(
             self.decode,
             z,
@@ -59,6 +71,8 @@ class ChartDerivatives:
 
     def jacobian(self, z):
         """Jacobian ``[n, D, d]`` at work points ``[n, d]``."""
+        if self.jet() is not None:
+            return self.value_and_jacobian(z)[1]
         return autodiff.jacobian(
             self.decode,
             z,
@@ -68,24 +82,45 @@ class ChartDerivatives:
 
     def hessian(self, z):
         """Hessian ``[n, D, d, d]`` at work points ``[n, d]``."""
+        jet = self.jet()
+        if jet is not None:
+            dim = self.latent_dim
+            chunk = self.chunk(self.embedding_dim * (dim + dim * (dim + 1) // 2 + dim * dim))
+            return autodiff.chunked(jet.hessian, chunk, z)
         return autodiff.hessian(
             self.decode, z, chunk_size=self.chunk(self.embedding_dim * self.latent_dim**2)
         )
 
     def pushforward(self, z, v):
         """``(g(z), J(z) v)``, each ``[n, D]``."""
+        jet = self.jet()
+        if jet is not None:
+            value, first = autodiff.chunked(
+                jet.pushforward_many, self.chunk(2 * self.embedding_dim), z, v[:, None]
+            )
+            return value, first[:, 0]
         return autodiff.pushforward(
             self.decode, z, v, chunk_size=self.chunk(self.embedding_dim), out_dim=self.embedding_dim
         )
 
     def pushforward_many(self, z, vs):
         """``J(z) v_k`` for ``vs [k, n, d]``: ``[k, n, D]``."""
+        jet = self.jet()
+        if jet is not None:
+            chunk = self.chunk(self.embedding_dim * (vs.shape[0] + 1))
+            return autodiff.chunked(jet.pushforward_many, chunk, z, vs.movedim(0, 1))[1].movedim(1, 0)
         return autodiff.pushforward_many(
             self.decode, z, vs, chunk_size=self.chunk(self.embedding_dim * vs.shape[0])
         )
 
     def second_derivative(self, z, v, w):
-        """``(g(z), J(z) v, d^2 g(z)[v, w])``, each ``[n, D]``."""
+        """``(g(z), J(z) v, d^2 g(z)[v, w])``, each ``[n, D]`` (``w`` may be ``v``)."""
+        jet = self.jet()
+        if jet is not None:
+            chunk = self.chunk(self.embedding_dim * 4)
+            if w is v:
+                return autodiff.chunked(lambda zz, vv: jet.second_derivative(zz, vv, vv), chunk, z, v)
+            return autodiff.chunked(jet.second_derivative, chunk, z, v, w)
         return autodiff.second_derivative(
             self.decode, z, v, w, chunk_size=self.chunk(self.embedding_dim * 3)
         )
@@ -93,8 +128,22 @@ class ChartDerivatives:
     def jacobian_and_seconds(self, z, vs, ws):
         """``J(z) [n, D, d]`` and ``d^2 g(z)[v_j, w_j] [k, n, D]`` for ``vs, ws [k, n, d]``.
 
-        One graph where ``d + k`` is small (see :func:`.autodiff.jacobian_and_seconds`).
+        One pass of the :meth:`jet` where there is one (``ws`` may be
+        ``vs``: each second derivative is then along one direction), else
+        one graph where ``d + k`` is small (see
+        :func:`.autodiff.jacobian_and_seconds`).
         """
+        jet = self.jet()
+        if jet is not None:
+            chunk = self.chunk(self.embedding_dim * (self.latent_dim + vs.shape[0]))
+
+            def one_chunk(zz, vv, ww=None):
+                _, jac, second = jet.second_derivatives(zz, vv, vv if ww is None else ww)
+                return jac, second
+
+            tensors = (z, vs.movedim(0, 1)) + (() if ws is vs else (ws.movedim(0, 1),))
+            jac, second = autodiff.chunked(one_chunk, chunk, *tensors)
+            return jac, second.movedim(1, 0)
         return autodiff.jacobian_and_seconds(
             self.decode, z, vs, ws,
             chunk_sizes=(
@@ -107,12 +156,21 @@ class ChartDerivatives:
 
     def second_derivatives(self, z, vs, ws):
         """``d^2 g(z)[v_k, w_k]`` for ``vs, ws [n, k, d]``: ``[n, D, k]``."""
+        jet = self.jet()
+        if jet is not None:
+            chunk = self.chunk(self.embedding_dim * (self.latent_dim + vs.shape[1]))
+            second = autodiff.chunked(lambda *t: jet.second_derivatives(*t)[2], chunk, z, vs, ws)
+            return second.transpose(1, 2)
         return autodiff.second_derivatives(
             self.decode, z, vs, ws, chunk_size=self.chunk(self.embedding_dim * (vs.shape[1] + 2))
         )
 
     def weighted_hessian(self, z, weights):
         """Hessian ``[n, d, d]`` of ``z -> <weights, g(z)>``."""
+        jet = self.jet()
+        if jet is not None:
+            chunk = self.chunk(self.embedding_dim * self.latent_dim)
+            return autodiff.chunked(jet.weighted_hessian, chunk, z, weights)
         return autodiff.weighted_hessian(
             self.decode, z, weights, chunk_size=self.chunk(self.embedding_dim * self.latent_dim)
         )

@@ -19,6 +19,7 @@ import copy
 import torch
 
 from geomstats_gen.core import autodiff
+from geomstats_gen.core.jets import SequentialJet
 
 __all__ = ["LowPrecisionTwin"]
 
@@ -89,6 +90,11 @@ class LowPrecisionTwin:
         twin = self.get()
         if twin is None:
             return None
+        jet = SequentialJet.of(twin)
+        if jet is not None and jet.usable():
+            return autodiff.chunked(jet.value_and_jacobian, chunk_size, z.to(torch.float32))[1].to(
+                z.dtype
+            )
 
         def decode(x):
             return twin(x).reshape(x.shape[0], out_dim)

@@ -60,7 +60,8 @@ def geodesic_acceleration(chart, z, v):
     -------
     acceleration : torch.Tensor, shape=[n, d]
     """
-    jac, second = chart.jacobian_and_seconds(z, v[None], v[None])
+    direction = v[None]
+    jac, second = chart.jacobian_and_seconds(z, direction, direction)
     return -pullback_solve(jac, second[0])
 
 

@@ -30,6 +30,8 @@ of one reverse pass per node. Fresh blocks are taken only where convergence
 slows. ``benchmarks/bench_cost_model.py`` counts the decoder passes.
 """
 
+import math
+
 import torch
 from geomstats.numerics.geodesic import LogSolver
 
@@ -40,6 +42,8 @@ from geomstats_gen.core.checks import (
     check_int,
     check_number,
     check_positive_int,
+    jacobian_condition,
+    warn_if_ill_conditioned,
 )
 from geomstats_gen.geometry.dense import (
     extrapolated_start,
@@ -191,7 +195,7 @@ class DiscreteEnergyLogSolver(LogSolver):
         """Segments of the finest of the resolutions always solved."""
         return self.n_nodes * 2 ** (self.min_levels - 1)
 
-    def solve(self, point, base_point, warn=True):
+    def solve(self, point, base_point, warn=True, check_names=None):
         """Connecting geodesics from ``base_point`` to ``point``, with diagnostics.
 
         Parameters
@@ -203,6 +207,11 @@ class DiscreteEnergyLogSolver(LogSolver):
         warn : bool
             Emit a :class:`ConvergenceWarning` naming the pairs that did not
             converge or did not meet their tolerance.
+        check_names : tuple of str, optional
+            Names of ``point`` and ``base_point`` in errors, and for an
+            :class:`~geomstats_gen.ImmersionWarning` where the decoder loses
+            rank at them, checked on the Jacobians the solve takes there
+            anyway (the metric's methods pass them; no check by default).
 
         Returns
         -------
@@ -211,9 +220,15 @@ class DiscreteEnergyLogSolver(LogSolver):
         """
         self._check_settings()
         chart = self.chart
-        (z_end, z_start), batch, like = chart.prepare(point=point, base_point=base_point)
+        names = check_names or ("point", "base_point")
+        (z_end, z_start), batch, like = chart.prepare(**{names[0]: point, names[1]: base_point})
+        conds = None if check_names is None or chart.cond_limit == math.inf else []
         with torch.no_grad():
-            result = self._solve_flat(z_start, z_end)
+            result = self._solve_flat(z_start, z_end, conds)
+        if conds:
+            limit = chart.immersion_cond_limit(z_start.dtype)
+            for name, cond in zip(check_names, zip(*conds)):
+                warn_if_ill_conditioned(torch.cat(cond), name, limit, stacklevel=4)
         if warn:
             warn_unconverged(result.converged, batch, "log", result.shortcut)
 
@@ -224,8 +239,12 @@ class DiscreteEnergyLogSolver(LogSolver):
 
         return result.map(to_caller)
 
-    def _solve_flat(self, z_start, z_end):
-        """Solve on flat work tensors ``[p, d]``; returns a GeodesicResult."""
+    def _solve_flat(self, z_start, z_end, conds=None):
+        """Solve on flat work tensors ``[p, d]``; returns a GeodesicResult.
+
+        With a list ``conds``, appends the condition numbers of the end
+        points' Jacobians ``(cond(J(z_end)), cond(J(z_start)))``, chunk by chunk.
+        """
         chart = self.chart
         n_pairs, dim = z_start.shape
         finest = self.min_finest_segments
@@ -235,14 +254,23 @@ class DiscreteEnergyLogSolver(LogSolver):
         if n_pairs > max_pairs:
             return GeodesicResult.concatenate(
                 [
-                    self._solve_flat(z_start[i : i + max_pairs], z_end[i : i + max_pairs])
+                    self._solve_flat(z_start[i : i + max_pairs], z_end[i : i + max_pairs], conds)
                     for i in range(0, n_pairs, max_pairs)
                 ]
             )
         out = ResultBuilder(chart, z_start, finest)
         todo = (~(z_start == z_end).all(-1)).nonzero().squeeze(-1)
+        # The ends' Jacobians, once: the immersion check, the first
+        # velocity, and the blocks of the end segments that warm-start each
+        # finer resolution.
+        if conds is not None and n_pairs:
+            ends = chart.jacobian(torch.cat([z_start, z_end])).chunk(2)
+            conds.append((jacobian_condition(ends[1]), jacobian_condition(ends[0])))
+            ends = tuple(end[todo] for end in ends)
+        elif todo.numel():
+            ends = chart.jacobian(torch.cat([z_start[todo], z_end[todo]])).chunk(2)
         if todo.numel():
-            self._refine(z_start[todo], z_end[todo], todo, out, budget=max_pairs * finest)
+            self._refine(z_start[todo], z_end[todo], todo, out, max_pairs * finest, ends)
         return out.result()
 
     def _minimize(self, nodes, tol, newton, budget, blocks, ends):
@@ -264,7 +292,7 @@ class DiscreteEnergyLogSolver(LogSolver):
         blocks = tuple(torch.cat(field) for field in zip(*block_parts))
         return (*(torch.cat(f) for f in (nodes, its, ok, newton)), blocks, torch.cat(decoded))
 
-    def _refine(self, z_start, z_end, index, out, budget):
+    def _refine(self, z_start, z_end, index, out, budget, ends):
         """Solve resolution after resolution until every pair is resolved or capped."""
         chart = self.chart
         tol = self.tol if self.tol is not None else _default_tol(z_start.dtype)
@@ -274,9 +302,6 @@ class DiscreteEnergyLogSolver(LogSolver):
         cap = max(self.max_nodes, self.min_finest_segments)
         nodes = _straight_paths(z_start, z_end, n_seg)
         newton, prev, iterations = None, None, torch.zeros_like(index)
-        # The ends' Jacobians, once: the first velocity, and the blocks of
-        # the end segments that warm-start each finer resolution.
-        ends = chart.jacobian(torch.cat([z_start, z_end])).chunk(2)
         blocks = None
         for level in range(64):
             level_tol = max(tol, COARSE_TOL) if level == 0 else tol
