@@ -9,6 +9,7 @@ exact length, and every other pair is flagged with a warning. Dense paths
 pass through both ends and decode to a curve as long as the reported length.
 """
 
+import copy
 import math
 import warnings
 
@@ -17,11 +18,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geomstats_gen import GeneratedManifold
+from geomstats_gen import GeneratedManifold, make_mlp
 from geomstats_gen.decoders import ConeChart, LinearDecoder, RollChart, SphereChart
 from geomstats_gen.exceptions import ConvergenceWarning
 from geomstats_gen.geometry.dense import hermite, node_velocities, resample
 from geomstats_gen.geometry.adaptive import dopri5
+from geomstats_gen.geometry.log import rounding_bias
 
 F64, F32 = torch.float64, torch.float32
 
@@ -318,3 +320,29 @@ def test_rounding_level_pairs_are_not_shortcuts_in_float32():
     step = b - a  # tiny: the metric at a gives the distance to first order
     exact = 2.0 * torch.sqrt(step[:, 0] ** 2 + (torch.sin(a[:, 0]) * step[:, 1]) ** 2)
     assert bool(((result.length - exact).abs() <= result.length_tolerance).all())
+
+
+def test_short_float32_geodesics_stop_refining_at_the_rounding_bias():
+    """Chords of a float32 decoder are biased long by ``(eps |g|)^2 / (2 s)``:
+    on pairs 1e-4 apart with ``|g|`` near 13 (an image-like output), refining
+    past 32 segments made lengths up to 3x too long, with error estimates
+    that bounded the truth for 3 of 16 pairs. They stop at the coarsest
+    checked resolution now, converged, with estimates that bound the error
+    against the float64 copy of the same decoder."""
+    decoder = make_mlp([2, 32, 400], activation="tanh", seed=3, dtype=F32)
+    with torch.no_grad():
+        decoder[-1].bias.fill_(0.5)
+    exact = GeneratedManifold(copy.deepcopy(decoder).double(), 2)
+    space = GeneratedManifold(decoder, 2)
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randn(16, 2, generator=gen, dtype=F64)
+    b = a + 1e-4 * torch.randn(16, 2, generator=gen, dtype=F64)
+    result = space.metric.connecting_geodesic(b, a)
+    reference = exact.metric.connecting_geodesic(b, a)
+    assert bool(result.converged.all()) and bool(reference.converged.all())
+    assert result.n_segments.tolist() == [space.metric.log_solver.min_finest_segments] * 16
+    error = (result.length.to(F64) - reference.length).abs()
+    assert bool((error <= result.length_error).all())
+    assert float((error / reference.length).max()) < 0.2
+    # the bias model itself: a polygon of T chords, each rounded
+    assert float(rounding_bias(32, torch.tensor([1e-6]), torch.tensor([1e-3]))) == pytest.approx(5.12e-7)

@@ -93,6 +93,32 @@ def _straight_paths(z_start, z_end, n_segments):
     return z_start[:, None] + t[None, :, None] * (z_end - z_start)[:, None]
 
 
+def rounding_bias(n_segments, noise, length):
+    """Expected excess of a polygon's length from the rounding of its decoded points.
+
+    A chord of length ``s`` between two decoded points, each off by about
+    ``noise = eps |g|`` (independently), measures about
+    ``s + noise^2 / (2 s)`` on average; over ``T`` chords of a path of
+    length ``L`` that is ``T^2 noise^2 / (2 L)``. It grows as the path is
+    refined: a short geodesic of a float32 decoder (a length of ``1e-4``
+    against ``|g| = 10``) measures 1 % long with 32 segments and 80 % long
+    with 256, so refining past the point where the discretisation error
+    falls under it only makes the length worse. Negligible in float64.
+
+    Parameters
+    ----------
+    n_segments : int
+    noise : torch.Tensor, shape=[p]
+        ``eps max |g|`` along each path.
+    length : torch.Tensor, shape=[p]
+
+    Returns
+    -------
+    bias : torch.Tensor, shape=[p]
+    """
+    return n_segments**2 * noise**2 / (2 * length.clamp_min(torch.finfo(length.dtype).tiny))
+
+
 def _default_tol(dtype):
     return 1e-10 if dtype == torch.float64 else 2e-5
 
@@ -331,14 +357,15 @@ class DiscreteEnergyLogSolver(LogSolver):
             deviation, dense_length, mids = midpoint_checks(chart, nodes, decoded)
             scale = torch.linalg.vector_norm(decoded, dim=-1).amax(-1)
             floor = 8 * eps * (n_seg / decoded.shape[-1]) ** 0.5 * scale
-            error = error + floor
-            tolerance = torch.maximum(rtol * length, 2 * floor)
+            bias = rounding_bias(n_seg, eps * scale, chord)
+            error = error + floor + 1.5 * bias
+            tolerance = torch.maximum(rtol * length, 2 * floor + 3 * bias)
             shortcut = deviation > SHORTCUT_TOL
             resolved = (
                 lm_ok
                 & (error <= tolerance)
                 & ~shortcut
-                & ((dense_length - length).abs() <= 0.5 * tolerance)
+                & ((dense_length - length).abs() <= 0.5 * tolerance + 4 * bias)
             )
             done = resolved | (2 * n_seg > cap)
             fields = dict(
