@@ -168,7 +168,7 @@ class ChartDerivatives:
     def weighted_hessian(self, z, weights):
         """Hessian ``[n, d, d]`` of ``z -> <weights, g(z)>``."""
         jet = self.jet()
-        if jet is not None:
+        if jet is not None and jet.weighted_hessian is not None:
             chunk = self.chunk(self.embedding_dim * self.latent_dim)
             return autodiff.chunked(jet.weighted_hessian, chunk, z, weights)
         return autodiff.weighted_hessian(
