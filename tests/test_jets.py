@@ -197,3 +197,58 @@ def test_geodesics_through_jets_equal_those_through_autograd():
             (fast.metric.dist(a, b), slow.metric.dist(a, b)),
         ]:
             torch.testing.assert_close(ours, theirs, rtol=1e-7, atol=1e-9)
+
+
+def test_wide_linear_output_is_reduced_isometrically():
+    # g = W h + b with W [40, 12]: the geodesic equations take R h (W = QR).
+    torch.manual_seed(1)
+    decoder = nn.Sequential(
+        nn.Linear(3, 12, dtype=F64), nn.Tanh(), nn.Linear(12, 40, dtype=F64), nn.Unflatten(1, (5, 8))
+    )
+    chart = DecoderChart(decoder, 3)
+    z, v, w = _points(6, 3)
+    vs, ws = torch.stack([v, v]), torch.stack([v, w])
+
+    def invariants():
+        with torch.no_grad():
+            small, small_s = chart.metric_jacobian_and_seconds(z, vs, ws)
+            full, full_s = chart.jacobian_and_seconds(z, vs, ws)
+        t = lambda x: x.transpose(-1, -2)  # noqa: E731
+        return (
+            (small.shape[1], full.shape[1]),
+            (t(small) @ small, t(full) @ full),
+            (t(small) @ small_s.permute(1, 2, 0), t(full) @ full_s.permute(1, 2, 0)),
+        )
+
+    dims, grams, pulled = invariants()
+    assert dims == (12, 40)
+    torch.testing.assert_close(*grams, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(*pulled, rtol=1e-12, atol=1e-12)
+    # new weights, same storage: the factor is made again
+    with torch.no_grad():
+        decoder[2].weight.mul_(1.5)
+    _, grams, _ = invariants()
+    torch.testing.assert_close(*grams, rtol=1e-12, atol=1e-12)
+    # the exp map through the reduction is the exp map
+    space = GeneratedManifold(decoder, 3)
+    with torch.no_grad():
+        fast = space.metric.exp(v, z)
+        space.chart._isometry = None
+        plain = space.metric.exp(v, z)
+    torch.testing.assert_close(fast, plain, rtol=1e-10, atol=1e-12)
+    # with grad on, the derivatives themselves (R carries no gradient to W)
+    with torch.enable_grad():
+        assert chart.metric_jacobian_and_seconds(z, vs, ws)[0].shape == (6, 40, 3)
+
+
+def test_only_wide_linear_outputs_are_reduced():
+    from geomstats_gen.core.isometry import IsometricReduction
+
+    def reduction(*layers):
+        return IsometricReduction.of(jet_of(nn.Sequential(*layers)))
+
+    assert reduction(nn.Linear(2, 9), nn.Tanh(), nn.Linear(9, 30)) is not None
+    assert reduction(nn.Linear(2, 9), nn.Tanh(), nn.Linear(9, 30), nn.Flatten()) is not None
+    assert reduction(nn.Linear(2, 9), nn.Tanh(), nn.Linear(9, 30), nn.Sigmoid()) is None
+    assert reduction(nn.Linear(2, 30), nn.Tanh(), nn.Linear(30, 9)) is None
+    assert IsometricReduction.of(jet_of(SphereChart(1.0))) is None

@@ -39,6 +39,7 @@ from geomstats_gen.core.checks import (
     warn_if_not_immersion,
 )
 from geomstats_gen.core.derivatives import ChartDerivatives
+from geomstats_gen.core.isometry import IsometricReduction
 from geomstats_gen.core.jets import jet_of
 from geomstats_gen.core.placement import decoder_placement, refuse_training_mode
 from geomstats_gen.core.twin import LowPrecisionTwin
@@ -146,6 +147,7 @@ class DecoderChart(ChartDerivatives):
         self.decoder = decoder
         self._twin = LowPrecisionTwin(decoder)
         self._jet = jet_of(decoder)
+        self._isometry = IsometricReduction.of(self._jet)
         check_decoder_dtype(self.work_dtype)
         refuse_training_mode(decoder)
         if self.work_device is not None and self.work_device.type == "meta":

@@ -61,7 +61,7 @@ def geodesic_acceleration(chart, z, v):
     acceleration : torch.Tensor, shape=[n, d]
     """
     direction = v[None]
-    jac, second = chart.jacobian_and_seconds(z, direction, direction)
+    jac, second = chart.metric_jacobian_and_seconds(z, direction, direction)
     return -pullback_solve(jac, second[0])
 
 
@@ -95,7 +95,9 @@ def joint_geodesic_transport_field(chart):
 
     def field(_t, state):
         z, u, v = state
-        jac, second = chart.jacobian_and_seconds(z, torch.stack([u, u]), torch.stack([u, v]))
+        jac, second = chart.metric_jacobian_and_seconds(
+            z, torch.stack([u, u]), torch.stack([u, v])
+        )
         gam = pullback_solve(jac, second.permute(1, 2, 0))
         return u, -gam[..., 0], -gam[..., 1]
 

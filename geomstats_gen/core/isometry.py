@@ -1,0 +1,76 @@
+"""A smaller output with the same pullback metric, for decoders that end linearly.
+
+A decoder ``g = W h + b`` whose last layer is linear with more outputs than
+inputs (``W`` of shape ``[D, m]``, ``D > m``) pulls back the metric
+``W^T W = R^T R`` from the ``m`` features ``h``, where ``W = Q R`` is the
+thin QR factorisation (``R`` upper triangular, ``[m, m]``): ``g`` and
+``g~ = R h`` differ by the isometry ``Q`` and the translation ``b``, so
+``J^T J``, ``J^T d^2 g[u, v]`` and chord lengths are the same computed
+with ``g~``. The geodesic and transport equations need nothing else, and
+the last layer's products shrink from ``D`` to ``m`` rows (on the
+2->64->256->784 reference MLP, 2.7x fewer multiplications per derivative;
+on the 10->256->512->784 one, 1.35x).
+
+``R`` is factored in float64 on first use and again when the layer's weight
+changes (its storage or torch's version counter), never pickled; the
+reduction is only used with grad mode off (``R`` carries no gradient to
+``W``).
+"""
+
+import torch
+from torch import nn
+
+from geomstats_gen.core.jets import SequentialJet
+
+__all__ = ["IsometricReduction"]
+
+#: Layers after the last linear one that only reshape (the output is flattened).
+_RESHAPES = (nn.Flatten, nn.Unflatten, nn.Identity, nn.Dropout)
+
+
+class IsometricReduction:
+    """The jet of ``R h`` for a :class:`SequentialJet` whose decoder ends with a wide linear layer.
+
+    Parameters
+    ----------
+    jet : SequentialJet
+    """
+
+    def __init__(self, jet):
+        layers = list(jet.layers)
+        while layers and type(layers[-1]) in _RESHAPES:
+            layers.pop()
+        last = layers[-1] if layers else None
+        wide = type(last) is nn.Linear and last.out_features > last.in_features
+        self._prefix = layers[:-1] if wide else None
+        self._linear = last if wide else None
+        self._key = None
+        self._reduced = None
+
+    @classmethod
+    def of(cls, jet):
+        """The reduction of ``jet``, or None where the decoder does not end with a wide linear layer."""
+        if not isinstance(jet, SequentialJet):
+            return None
+        reduction = cls(jet)
+        return reduction if reduction._linear is not None else None
+
+    def __getstate__(self):  # the factor is not shipped (e.g. to Dask workers)
+        return {**self.__dict__, "_key": None, "_reduced": None}
+
+    def get(self):
+        """The reduced jet, with ``R`` for the layer's current weight."""
+        weight = self._linear.weight
+        key = (weight.data_ptr(), weight._version, weight.dtype, weight.device)
+        if key != self._key:
+            with torch.no_grad():
+                factor = torch.linalg.qr(weight.detach().to(torch.float64), mode="r").R
+                layer = nn.Linear(
+                    factor.shape[1], factor.shape[0], bias=False,
+                    dtype=weight.dtype, device=weight.device,
+                )
+                layer.weight.copy_(factor)
+                layer.requires_grad_(False)
+            self._reduced = SequentialJet(self._prefix + [layer])
+            self._key = key
+        return self._reduced
