@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from geomstats_gen.core.checks import check_choice, check_number
+from geomstats_gen.core.jet_combinators import ConcatJet, MapJet
 
 __all__ = ["EnsembleDecoder", "FisherRaoDecoder", "StochasticDecoder"]
 
@@ -69,6 +70,10 @@ class StochasticDecoder(nn.Module):
     def forward(self, z):
         """``[n, d] -> [n, D_mu + D_sigma]``."""
         return torch.cat([_flat(self.mean(z)), _flat(self.std(z))], dim=-1)
+
+    def make_jet(self, jet_of):
+        """Forward jets of both networks, side by side (see :mod:`geomstats_gen.core.jets`)."""
+        return ConcatJet.of(self, [jet_of(self.mean), jet_of(self.std)])
 
 
 class FisherRaoDecoder(nn.Module):
@@ -118,20 +123,48 @@ class FisherRaoDecoder(nn.Module):
     def forward(self, z):
         """``[n, d] -> [n, D]``: coordinates in which the Fisher-Rao metric is Euclidean."""
         out = self.decoder(z)
-        if self.likelihood == "gaussian":
-            return _flat(out) / self.scale
-        if self.likelihood == "bernoulli":
-            # 2 arcsin(sqrt(p')) = arccos(1 - 2 p'), and 1 - 2 p' = (1 - 2 eps)(1 - 2 p)
-            # for the squeezed p' = eps + (1 - 2 eps) p: fewer elementwise ops
-            # (each costs Python-level work under torch.func)
-            centred = torch.tanh(-0.5 * out) if self.logits else 1 - 2 * out
+        if self.likelihood == "categorical":
+            p = torch.softmax(out, dim=-1) if self.logits else out
             if self.eps:
-                centred = centred * (1 - 2 * self.eps)
-            return _flat(torch.arccos(centred))
-        p = torch.softmax(out, dim=-1) if self.logits else out
+                p = (p + self.eps) / (1 + self.eps * p.shape[-1])
+            return _flat(2 * torch.sqrt(p))
+        return self._transform(_flat(out))[0]
+
+    def _transform(self, out, derivatives=False):
+        """Gaussian and Bernoulli coordinates of flat outputs, elementwise: ``(y, y', y'')``.
+
+        Without ``derivatives`` the derivatives are None.
+        """
+        if self.likelihood == "gaussian":
+            y = out / self.scale
+            return y, (torch.full_like(y, 1 / self.scale) if derivatives else None), None
+        # 2 arcsin(sqrt(p')) = arccos(1 - 2 p'), and 1 - 2 p' = (1 - 2 eps)(1 - 2 p)
+        # for the squeezed p' = eps + (1 - 2 eps) p: fewer elementwise ops
+        # (each costs Python-level work under torch.func)
+        squeeze = 1 - 2 * self.eps
+        tanh = torch.tanh(-0.5 * out) if self.logits else None
+        centred = tanh if self.logits else 1 - 2 * out
         if self.eps:
-            p = (p + self.eps) / (1 + self.eps * p.shape[-1])
-        return _flat(2 * torch.sqrt(p))
+            centred = centred * squeeze
+        y = torch.arccos(centred)
+        if not derivatives:
+            return y, None, None
+        # d/dx arccos(u) = -u' / sqrt(1 - u^2); d2: -u'' / r - u'^2 u / r^3
+        if self.logits:
+            du = -0.5 * squeeze * (1 - tanh * tanh)
+            ddu = -0.5 * squeeze * tanh * (1 - tanh * tanh)
+        else:
+            du, ddu = torch.full_like(out, -2 * squeeze), None
+        root = torch.sqrt(1 - centred * centred)
+        d1 = -du / root
+        d2 = -du * du * centred / root**3
+        return y, d1, (d2 if ddu is None else d2 - ddu / root)
+
+    def make_jet(self, jet_of):
+        """The decoder's jet through the elementwise map (categorical: none, softmax couples)."""
+        if self.likelihood == "categorical":
+            return None
+        return MapJet.of(self, [jet_of(self.decoder)], lambda out: self._transform(out, True))
 
 
 class EnsembleDecoder(nn.Module):
@@ -159,3 +192,8 @@ class EnsembleDecoder(nn.Module):
         """``[n, d] -> [n, D_1 + ... + D_M]``, scaled by ``1 / sqrt(M)``."""
         decoders = self.members if self.members is not None else self._decoders
         return torch.cat([_flat(d(z)) for d in decoders], dim=-1) * self.factor
+
+    def make_jet(self, jet_of):
+        """The members' jets side by side, times ``1 / sqrt(M)``."""
+        decoders = self.members if self.members is not None else self._decoders
+        return ConcatJet.of(self, [jet_of(d) for d in decoders], self.factor)

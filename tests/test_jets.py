@@ -252,3 +252,41 @@ def test_only_wide_linear_outputs_are_reduced():
     assert reduction(nn.Linear(2, 9), nn.Tanh(), nn.Linear(9, 30), nn.Sigmoid()) is None
     assert reduction(nn.Linear(2, 30), nn.Tanh(), nn.Linear(30, 9)) is None
     assert IsometricReduction.of(jet_of(SphereChart(1.0))) is None
+
+
+def _combined_decoders():
+    from geomstats_gen import EnsembleDecoder, FisherRaoDecoder, StochasticDecoder
+    from geomstats_gen.models._networks import MeanOfDecoders
+
+    torch.manual_seed(2)
+    a, b = _mlp(nn.Tanh(), dim=2), _mlp(nn.SiLU(), dim=2)
+    probs = nn.Sequential(_mlp(nn.ELU(), dim=2), nn.Sigmoid())
+    std = nn.Sequential(nn.Linear(2, 5, dtype=F64), nn.Softplus())
+    return {
+        "stochastic": StochasticDecoder(a, std),
+        "ensemble": EnsembleDecoder([a, b]),
+        "mean of members": MeanOfDecoders([a, b]),
+        "fisher-rao gaussian": FisherRaoDecoder(a, "gaussian", scale=0.3),
+        "fisher-rao bernoulli": FisherRaoDecoder(probs, "bernoulli"),
+        "fisher-rao bernoulli eps=0": FisherRaoDecoder(probs, "bernoulli", eps=0.0),
+        "fisher-rao logits": FisherRaoDecoder(a, "bernoulli", logits=True, eps=1e-3),
+    }
+
+
+@pytest.mark.parametrize("name", list(_combined_decoders()))
+def test_combined_decoders_jets_equal_autograd(name):
+    decoder = _combined_decoders()[name]
+    chart = DecoderChart(decoder, 2)
+    assert chart.jet() is not None
+    z, v, w = _points(5, 2, scale=0.7)
+    with torch.no_grad():
+        assert torch.equal(chart.jet().propagate(z, v[:, None])[0], chart.decode(z))
+    _assert_same(chart, DecoderChart(lambda x: decoder(x), 2, dtype=F64), z, v, w)
+
+
+def test_combined_decoders_without_jets_for_every_part_keep_autograd():
+    from geomstats_gen import EnsembleDecoder, FisherRaoDecoder
+
+    seq = _mlp(nn.Tanh(), dim=2)
+    assert jet_of(EnsembleDecoder([seq, lambda z: seq(z)])) is None
+    assert jet_of(FisherRaoDecoder(nn.Sequential(seq, nn.Softmax(-1)), "categorical")) is None

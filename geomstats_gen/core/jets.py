@@ -31,7 +31,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["ClosedFormJet", "SequentialJet", "jet_of"]
+__all__ = ["ClosedFormJet", "Jet", "SequentialJet", "elementwise_step", "jet_of"]
 
 _SQRT_2PI = math.sqrt(2 * math.pi)
 
@@ -158,17 +158,49 @@ def _global_hooks():
     )
 
 
+def elementwise_step(d1, d2, t, s, vs, ws):
+    """Tangents and second-order terms through an elementwise map with derivatives ``d1, d2``.
+
+    ``t -> d1 t`` and ``s -> d1 s + d2 t_v t_w`` (``t_v = vs . t``); ``s``
+    None means zero so far, ``d2`` None a map without curvature. Shapes:
+    ``d1, d2 [n, ...]``, ``t [n, m, ...]``, ``s [n, k, ...]``, ``vs, ws [n, k, m]``.
+    """
+    d1 = d1.unsqueeze(1)
+    if vs is not None:
+        if s is not None:
+            s = d1 * s
+        if d2 is not None:
+            t_v = torch.einsum("nkm,nm...->nk...", vs, t)
+            t_w = t_v if ws is vs else torch.einsum("nkm,nm...->nk...", ws, t)
+            term = d2.unsqueeze(1) * t_v * t_w
+            s = term if s is None else s + term
+    return d1 * t, s
+
+
+def hooked(module):
+    """Whether forward hooks on ``module``, or global ones, change what its forward computes."""
+    return bool(module._forward_hooks or module._forward_pre_hooks) or _global_hooks()
+
+
 def _hooked(module):
     return bool(module._forward_hooks or module._forward_pre_hooks)
 
 
 def jet_of(decoder):
-    """The jet of ``decoder`` (:class:`SequentialJet` or :class:`ClosedFormJet`), or None."""
+    """The jet of ``decoder``, or None.
+
+    A :class:`SequentialJet`, a :class:`ClosedFormJet`, or what the
+    decoder's own ``make_jet(jet_of)`` builds from its parts' jets (the
+    combinators of :mod:`~geomstats_gen.core.jet_combinators`).
+    """
+    make = getattr(decoder, "make_jet", None)
+    if callable(make):
+        return make(jet_of)
     return SequentialJet.of(decoder) or ClosedFormJet.of(decoder)
 
 
-class _Jet:
-    """What both jets derive from :meth:`propagate`."""
+class Jet:
+    """The derivatives every jet derives from its :meth:`propagate` (and ``usable``)."""
 
     #: ``weighted_hessian(z, weights)`` where it beats autograd's double
     #: backward (the closed forms); a sequential jet's (a forward sweep with
@@ -208,7 +240,21 @@ class _Jet:
         return value, first[:, 0], second[:, 0]
 
 
-class SequentialJet(_Jet):
+    def hessian(self, z):
+        """Hessian ``[n, D, d, d]`` of the decoder (``d (d + 1) / 2`` second-order rows)."""
+        n_points, dim = z.shape
+        rows, cols = torch.triu_indices(dim, dim, device=z.device)
+        basis = torch.eye(dim, dtype=z.dtype, device=z.device)
+        pairs_v = basis[rows].expand(n_points, -1, -1)
+        pairs_w = basis[cols].expand(n_points, -1, -1)
+        _, _, second = self.propagate(z, self._basis(z), pairs_v, pairs_w)
+        hess = second.new_empty((n_points, second.shape[-1], dim, dim))
+        hess[:, :, rows, cols] = second.transpose(1, 2)
+        hess[:, :, cols, rows] = second.transpose(1, 2)
+        return hess
+
+
+class SequentialJet(Jet):
     """Forward jets of an ``nn.Sequential`` decoder (see the module docstring).
 
     Use :meth:`of` to build one; :meth:`usable` says whether it may be used
@@ -271,16 +317,7 @@ class SequentialJet(_Jet):
                 continue
             y = layer(x)
             d1, d2 = ACTIVATIONS[kind](layer, x, y)
-            d1 = d1.unsqueeze(1)
-            if vs is not None:
-                if s is not None:
-                    s = d1 * s
-                if d2 is not None:
-                    t_v = torch.einsum("nkm,nm...->nk...", vs, t)
-                    t_w = t_v if ws is vs else torch.einsum("nkm,nm...->nk...", ws, t)
-                    term = d2.unsqueeze(1) * t_v * t_w
-                    s = term if s is None else s + term
-            t = d1 * t
+            t, s = elementwise_step(d1, d2, t, s, vs, ws)
             x = y
         n_points = z.shape[0]
         n_out = math.prod(x.shape[1:])
@@ -292,21 +329,8 @@ class SequentialJet(_Jet):
             return value, first, first.new_zeros((n_points, vs.shape[1], first.shape[-1]))
         return value, first, s.reshape(n_points, s.shape[1], n_out)
 
-    def hessian(self, z):
-        """Hessian ``[n, D, d, d]`` of the decoder (``d (d + 1) / 2`` second-order rows)."""
-        n_points, dim = z.shape
-        rows, cols = torch.triu_indices(dim, dim, device=z.device)
-        basis = torch.eye(dim, dtype=z.dtype, device=z.device)
-        pairs_v = basis[rows].expand(n_points, -1, -1)
-        pairs_w = basis[cols].expand(n_points, -1, -1)
-        _, _, second = self.propagate(z, self._basis(z), pairs_v, pairs_w)
-        hess = second.new_empty((n_points, second.shape[-1], dim, dim))
-        hess[:, :, rows, cols] = second.transpose(1, 2)
-        hess[:, :, cols, rows] = second.transpose(1, 2)
-        return hess
 
-
-class ClosedFormJet(_Jet):
+class ClosedFormJet(Jet):
     """Jets of a decoder that gives its own derivatives in closed form.
 
     A decoder (an analytic chart, e.g. :class:`~geomstats_gen.SphereChart`)

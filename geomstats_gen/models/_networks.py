@@ -5,6 +5,7 @@ import math
 import torch
 from torch import nn
 
+from geomstats_gen.core.jet_combinators import MeanJet
 from geomstats_gen.decoders import ACTIVATIONS
 
 F32 = torch.float32
@@ -208,3 +209,7 @@ class MeanOfDecoders(nn.Module):
     def forward(self, z):
         """``[n, d] -> [n, D]``."""
         return torch.stack([m(z) for m in self.members]).mean(0)
+
+    def make_jet(self, jet_of):
+        """The members' jets averaged (see :mod:`geomstats_gen.core.jet_combinators`)."""
+        return MeanJet.of(self, [jet_of(m) for m in self.members])
