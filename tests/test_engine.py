@@ -105,7 +105,10 @@ def test_refined_blocks_are_the_midpoint_jacobians_to_second_order(mlp):
 
 
 def test_log_reuses_blocks_and_keeps_its_answers():
-    chart = DecoderChart(make_mlp([4, 32, 64], activation="tanh", seed=1, dtype=F64), 4)
+    solver_chart = DecoderChart(make_mlp([4, 32, 64], activation="tanh", seed=1, dtype=F64), 4)
+    with torch.no_grad():  # the chart the solver computes with (R h of the wide last layer)
+        chart = solver_chart.metric_chart()
+    assert chart.embedding_dim == 32
     z0, z1, _ = _points(8, 4, seed=2)
     counts = {"jacobian": 0, "pullback": 0}
     originals = {
@@ -123,10 +126,10 @@ def test_log_reuses_blocks_and_keeps_its_answers():
     chart.value_and_jacobian = counting("value_and_jacobian", "jacobian")
     chart.approximate_jacobian = counting("approximate_jacobian", "jacobian")  # float64
     chart.value_and_pullback = counting("value_and_pullback", "pullback")
-    result = DiscreteEnergyLogSolver(chart).solve(z1, z0)
+    result = DiscreteEnergyLogSolver(solver_chart).solve(z1, z0)
     for name, method in originals.items():
         setattr(chart, name, method)
-    newton = DiscreteEnergyLogSolver(chart, method="newton").solve(z1, z0)  # fresh blocks always
+    newton = DiscreteEnergyLogSolver(solver_chart, method="newton").solve(z1, z0)  # fresh blocks
     assert bool(result.converged.all())
     assert counts["pullback"] > 2 * counts["jacobian"] > 0
     torch.testing.assert_close(result.length, newton.length, rtol=1e-7, atol=0)
@@ -278,8 +281,10 @@ def test_trial_graphs_save_forward_passes_with_the_same_answer(monkeypatch):
     a = torch.randn(6, 3, generator=gen, dtype=F64)
     b = torch.randn(6, 3, generator=gen, dtype=F64)
     rows = []
-    decode = chart.decode
-    monkeypatch.setattr(chart, "decode", lambda z: rows.append(z.shape[0]) or decode(z))
+    with torch.no_grad():
+        work = chart.metric_chart()  # what the solver decodes with
+    decode = work.decode
+    monkeypatch.setattr(work, "decode", lambda z: rows.append(z.shape[0]) or decode(z))
 
     def solve(keep):
         monkeypatch.setattr(path_energy, "KEEP_TRIAL_GRAPH", keep)

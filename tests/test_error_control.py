@@ -15,6 +15,7 @@ import warnings
 
 import pytest
 import torch
+from torch import nn
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -324,25 +325,24 @@ def test_rounding_level_pairs_are_not_shortcuts_in_float32():
 
 def test_short_float32_geodesics_stop_refining_at_the_rounding_bias():
     """Chords of a float32 decoder are biased long by ``(eps |g|)^2 / (2 s)``:
-    on pairs 1e-4 apart with ``|g|`` near 13 (an image-like output), refining
-    past 32 segments made lengths up to 3x too long, with error estimates
-    that bounded the truth for 3 of 16 pairs. They stop at the coarsest
-    checked resolution now, converged, with estimates that bound the error
-    against the float64 copy of the same decoder."""
-    decoder = make_mlp([2, 32, 400], activation="tanh", seed=3, dtype=F32)
-    with torch.no_grad():
-        decoder[-1].bias.fill_(0.5)
+    on pairs 3e-4 apart under a sigmoid output (``|g|`` near 10, as pixel
+    probabilities), refining past 32 segments made lengths up to 2.4x too
+    long, with error estimates that bounded the truth for 10 of 16 pairs.
+    They stop at the coarsest checked resolution now, converged, with
+    estimates that bound the error against the float64 copy of the same
+    decoder."""
+    decoder = nn.Sequential(make_mlp([2, 32, 400], activation="tanh", seed=3, dtype=F32), nn.Sigmoid())
     exact = GeneratedManifold(copy.deepcopy(decoder).double(), 2)
     space = GeneratedManifold(decoder, 2)
     gen = torch.Generator().manual_seed(0)
     a = torch.randn(16, 2, generator=gen, dtype=F64)
-    b = a + 1e-4 * torch.randn(16, 2, generator=gen, dtype=F64)
+    b = a + 3e-4 * torch.randn(16, 2, generator=gen, dtype=F64)
     result = space.metric.connecting_geodesic(b, a)
     reference = exact.metric.connecting_geodesic(b, a)
     assert bool(result.converged.all()) and bool(reference.converged.all())
     assert result.n_segments.tolist() == [space.metric.log_solver.min_finest_segments] * 16
     error = (result.length.to(F64) - reference.length).abs()
     assert bool((error <= result.length_error).all())
-    assert float((error / reference.length).max()) < 0.2
+    assert float((error / reference.length).max()) < 0.1
     # the bias model itself: a polygon of T chords, each rounded
     assert float(rounding_bias(32, torch.tensor([1e-6]), torch.tensor([1e-3]))) == pytest.approx(5.12e-7)

@@ -229,13 +229,19 @@ def test_wide_linear_output_is_reduced_isometrically():
         decoder[2].weight.mul_(1.5)
     _, grams, _ = invariants()
     torch.testing.assert_close(*grams, rtol=1e-12, atol=1e-12)
-    # the exp map through the reduction is the exp map
+    # the exp and log maps through the reduction are the exp and log maps
     space = GeneratedManifold(decoder, 3)
     with torch.no_grad():
-        fast = space.metric.exp(v, z)
+        assert space.chart.metric_chart().embedding_dim == 12
+        fast = space.metric.exp(v, z), space.metric.connecting_geodesic(w, z)
         space.chart._isometry = None
-        plain = space.metric.exp(v, z)
-    torch.testing.assert_close(fast, plain, rtol=1e-10, atol=1e-12)
+        assert space.chart.metric_chart() is space.chart
+        plain = space.metric.exp(v, z), space.metric.connecting_geodesic(w, z)
+    torch.testing.assert_close(fast[0], plain[0], rtol=1e-10, atol=1e-12)
+    for field in ("length", "energy", "log", "path", "length_error"):
+        torch.testing.assert_close(
+            getattr(fast[1], field), getattr(plain[1], field), rtol=1e-9, atol=1e-12
+        )
     # with grad on, the derivatives themselves (R carries no gradient to W)
     with torch.enable_grad():
         assert chart.metric_jacobian_and_seconds(z, vs, ws)[0].shape == (6, 40, 3)

@@ -357,6 +357,24 @@ class DecoderChart(ChartDerivatives):
             jac, name, self.immersion_cond_limit(jac.dtype), stacklevel=4
         )
 
+    def metric_chart(self):
+        """A chart with this one's pullback geometry and a smaller output, for solvers.
+
+        With grad mode off, for a decoder ending with a linear layer wider
+        than its input, the chart of ``R h`` (:mod:`~geomstats_gen.core.isometry`):
+        the same metric, chords and energies, a cheaper last layer; else
+        this chart. Its outputs are not the decoder's images: use it for
+        the geometry only.
+        """
+        if self._isometry is None or torch.is_grad_enabled() or self.jet() is None:
+            return self
+        return self._isometry.chart(
+            lambda module: DecoderChart(
+                module, self.latent_dim, chunk_size=self.chunk_size,
+                max_elements=self.max_elements, cond_limit=self.cond_limit,
+            )
+        )
+
     def check_immersion_at(self, **points):
         """Validate latent arrays and check the immersion there, one Jacobian call.
 

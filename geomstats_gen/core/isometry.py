@@ -5,11 +5,12 @@ inputs (``W`` of shape ``[D, m]``, ``D > m``) pulls back the metric
 ``W^T W = R^T R`` from the ``m`` features ``h``, where ``W = Q R`` is the
 thin QR factorisation (``R`` upper triangular, ``[m, m]``): ``g`` and
 ``g~ = R h`` differ by the isometry ``Q`` and the translation ``b``, so
-``J^T J``, ``J^T d^2 g[u, v]`` and chord lengths are the same computed
-with ``g~``. The geodesic and transport equations need nothing else, and
-the last layer's products shrink from ``D`` to ``m`` rows (on the
-2->64->256->784 reference MLP, 2.7x fewer multiplications per derivative;
-on the 10->256->512->784 one, 1.35x).
+``J^T J``, ``J^T d^2 g[u, v]``, chord lengths and path energies are the
+same computed with ``g~``. The geodesic and transport equations need
+nothing else, nor does the log map's energy minimisation, and the last
+layer's products shrink from ``D`` to ``m`` rows (on the 2->64->256->784
+reference MLP, 2.7x fewer multiplications per decoder pass; on the
+10->256->512->784 one, 1.35x).
 
 ``R`` is factored in float64 on first use and again when the layer's weight
 changes (its storage or torch's version counter), never pickled; the
@@ -46,6 +47,8 @@ class IsometricReduction:
         self._linear = last if wide else None
         self._key = None
         self._reduced = None
+        self._module = None
+        self._chart = None
 
     @classmethod
     def of(cls, jet):
@@ -56,10 +59,14 @@ class IsometricReduction:
         return reduction if reduction._linear is not None else None
 
     def __getstate__(self):  # the factor is not shipped (e.g. to Dask workers)
-        return {**self.__dict__, "_key": None, "_reduced": None}
+        return {**self.__dict__, "_key": None, "_reduced": None, "_module": None, "_chart": None}
 
-    def get(self):
-        """The reduced jet, with ``R`` for the layer's current weight."""
+    def module(self):
+        """``nn.Sequential(*layers before the last, R)`` for the layer's current weight.
+
+        It shares the layers before the last linear one with the decoder
+        (their weights live); ``R`` is made again when the last weight changes.
+        """
         weight = self._linear.weight
         key = (weight.data_ptr(), weight._version, weight.dtype, weight.device)
         if key != self._key:
@@ -71,6 +78,19 @@ class IsometricReduction:
                 )
                 layer.weight.copy_(factor)
                 layer.requires_grad_(False)
-            self._reduced = SequentialJet(self._prefix + [layer])
+            self._module = nn.Sequential(*self._prefix, layer).eval()
+            self._reduced, self._chart = SequentialJet(self._prefix + [layer]), None
             self._key = key
+        return self._module
+
+    def get(self):
+        """The jet of :meth:`module`."""
+        self.module()
         return self._reduced
+
+    def chart(self, make_chart):
+        """A chart of :meth:`module`, made by ``make_chart(module)`` when ``R`` changes."""
+        module = self.module()
+        if self._chart is None:
+            self._chart = make_chart(module)
+        return self._chart

@@ -250,7 +250,7 @@ class DiscreteEnergyLogSolver(LogSolver):
         (z_end, z_start), batch, like = chart.prepare(**{names[0]: point, names[1]: base_point})
         conds = None if check_names is None or chart.cond_limit == math.inf else []
         with torch.no_grad():
-            result = self._solve_flat(z_start, z_end, conds)
+            result = self._solve_flat(chart.metric_chart(), z_start, z_end, conds)
         if conds:
             limit = chart.immersion_cond_limit(z_start.dtype)
             for name, cond in zip(check_names, zip(*conds)):
@@ -265,13 +265,13 @@ class DiscreteEnergyLogSolver(LogSolver):
 
         return result.map(to_caller)
 
-    def _solve_flat(self, z_start, z_end, conds=None):
-        """Solve on flat work tensors ``[p, d]``; returns a GeodesicResult.
+    def _solve_flat(self, chart, z_start, z_end, conds=None):
+        """Solve on flat work tensors ``[p, d]`` with ``chart``; returns a GeodesicResult.
 
+        ``chart``: the solver's, or its :meth:`~DecoderChart.metric_chart`.
         With a list ``conds``, appends the condition numbers of the end
         points' Jacobians ``(cond(J(z_end)), cond(J(z_start)))``, chunk by chunk.
         """
-        chart = self.chart
         n_pairs, dim = z_start.shape
         finest = self.min_finest_segments
         max_pairs = self.max_pairs or max(
@@ -280,7 +280,9 @@ class DiscreteEnergyLogSolver(LogSolver):
         if n_pairs > max_pairs:
             return GeodesicResult.concatenate(
                 [
-                    self._solve_flat(z_start[i : i + max_pairs], z_end[i : i + max_pairs], conds)
+                    self._solve_flat(
+                        chart, z_start[i : i + max_pairs], z_end[i : i + max_pairs], conds
+                    )
                     for i in range(0, n_pairs, max_pairs)
                 ]
             )
@@ -296,10 +298,10 @@ class DiscreteEnergyLogSolver(LogSolver):
         elif todo.numel():
             ends = chart.jacobian(torch.cat([z_start[todo], z_end[todo]])).chunk(2)
         if todo.numel():
-            self._refine(z_start[todo], z_end[todo], todo, out, max_pairs * finest, ends)
+            self._refine(chart, z_start[todo], z_end[todo], todo, out, max_pairs * finest, ends)
         return out.result()
 
-    def _minimize(self, nodes, tol, newton, budget, blocks, ends):
+    def _minimize(self, chart, nodes, tol, newton, budget, blocks, ends):
         """:func:`minimize_path_energy` on at most ``budget`` segments at a time."""
         per = max(1, budget // (nodes.shape[1] - 1))
 
@@ -308,7 +310,7 @@ class DiscreteEnergyLogSolver(LogSolver):
 
         parts = [
             minimize_path_energy(
-                self.chart, nodes[i : i + per], tol, self.max_iter, hessian=self.method,
+                chart, nodes[i : i + per], tol, self.max_iter, hessian=self.method,
                 newton=None if newton is None else newton[i : i + per],
                 blocks=part(blocks, i), end_jacobians=part(ends, i), return_decoded=True,
             )
@@ -318,9 +320,8 @@ class DiscreteEnergyLogSolver(LogSolver):
         blocks = tuple(torch.cat(field) for field in zip(*block_parts))
         return (*(torch.cat(f) for f in (nodes, its, ok, newton)), blocks, torch.cat(decoded))
 
-    def _refine(self, z_start, z_end, index, out, budget, ends):
+    def _refine(self, chart, z_start, z_end, index, out, budget, ends):
         """Solve resolution after resolution until every pair is resolved or capped."""
-        chart = self.chart
         tol = self.tol if self.tol is not None else _default_tol(z_start.dtype)
         rtol = self.rtol if self.rtol is not None else _default_rtol(z_start.dtype)
         eps = torch.finfo(z_start.dtype).eps
@@ -332,7 +333,7 @@ class DiscreteEnergyLogSolver(LogSolver):
         for level in range(64):
             level_tol = max(tol, COARSE_TOL) if level == 0 else tol
             nodes, its, lm_ok, newton, blocks, decoded = self._minimize(
-                nodes, level_tol, newton, budget, blocks, ends
+                chart, nodes, level_tol, newton, budget, blocks, ends
             )
             iterations = iterations + its
             energy, chord = energy_and_chords(decoded)
