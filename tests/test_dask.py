@@ -8,6 +8,7 @@ its chunks (Dask runs them again), never a wrong or partial matrix.
 
 import json
 import os
+import pickle
 import signal
 import threading
 import time
@@ -71,6 +72,23 @@ def test_exact_and_graph_matrices_equal_the_in_process_ones(dask_client, space):
     np.testing.assert_allclose(exact_d, exact, atol=1e-12, rtol=0)
     np.testing.assert_allclose(graph_d, graph, atol=1e-12, rtol=0)
     assert exact.shape == (24, 24) and float(exact[0, 1]) > 0
+
+
+def test_back_to_back_calls_each_broadcast_their_own_copy(dask_client, space):
+    """The same space scattered again right after a call released it: Dask
+    keys scattered data by content, and the repeated key could be lost on
+    the scheduler ("lost dependencies") or hang the broadcast; every call
+    stamps its copy now (``parallel._stamped``)."""
+    codes = _codes(8, seed=4)
+    ref = pairwise_geodesic_distances(space, codes, chunk_size=6)
+    with joblib.parallel_config(backend="dask"):
+        for _ in range(6):
+            out = pairwise_geodesic_distances(space, codes, chunk_size=6)
+            np.testing.assert_allclose(out, ref, atol=1e-12, rtol=0)
+    payload = parallel._ship(space)[1]
+    stamped = parallel._stamped(payload)
+    assert stamped.shape[0] == payload.shape[0] + 8
+    assert pickle.loads(stamped.tobytes()).dim == space.dim
 
 
 def test_the_space_travels_once_per_worker(dask_client, space):

@@ -26,6 +26,7 @@ the output is always complete.
 
 import contextlib
 import hashlib
+import os
 import pickle
 
 import joblib
@@ -46,6 +47,18 @@ def uses_workers(n_jobs):
 def _ship(obj):
     data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
     return hashlib.sha1(data).hexdigest(), np.frombuffer(data, dtype=np.uint8)
+
+
+def _stamped(payload):
+    """The payload with 8 random trailing bytes (``pickle.loads`` ignores them).
+
+    Dask keys scattered data by a hash of its content: broadcasting the same
+    bytes again right after the previous call released them could find the
+    key lost on the scheduler ("lost dependencies") or hang in ``scatter``.
+    A stamp makes every call's key its own; the workers' cache still keys
+    the space by its pickle's hash.
+    """
+    return np.concatenate([payload, np.frombuffer(os.urandom(8), dtype=np.uint8)])
 
 
 def worker_device():
@@ -115,6 +128,7 @@ def map_chunks(func, obj, chunks, n_jobs=None, progress=None, desc=None):
         if type(joblib.parallel.get_active_backend()[0]).__name__ == "DaskDistributedBackend":
             # A copy on every worker (broadcast): a worker that dies takes
             # no data with it that the others cannot serve.
+            payload = _stamped(payload)
             config = joblib.parallel_config(backend="dask", scatter=[payload])
         results = _parallel(func, key, payload, chunks, n_jobs)
     with config:
