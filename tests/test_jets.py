@@ -296,3 +296,22 @@ def test_combined_decoders_without_jets_for_every_part_keep_autograd():
     seq = _mlp(nn.Tanh(), dim=2)
     assert jet_of(EnsembleDecoder([seq, lambda z: seq(z)])) is None
     assert jet_of(FisherRaoDecoder(nn.Sequential(seq, nn.Softmax(-1)), "categorical")) is None
+
+
+def test_triangular_linear_is_the_dense_product():
+    from geomstats_gen.core.isometry import TriangularLinear
+
+    gen = torch.Generator().manual_seed(3)
+    factor = torch.triu(torch.randn(10, 10, generator=gen, dtype=F64))
+    x = torch.randn(4, 3, 10, generator=gen, dtype=F64)
+    for n_blocks in (1, 3, 4, 10):
+        layer = TriangularLinear(factor, n_blocks=n_blocks)
+        torch.testing.assert_close(layer(x), x @ factor.T, rtol=1e-14, atol=1e-14)
+    assert len(TriangularLinear(torch.eye(600, dtype=F64)).bounds) == 5  # blocked by default
+    assert len(TriangularLinear(torch.eye(256, dtype=F64)).bounds) == 2  # dense
+    # a sequential ending with it has a jet (a linear map of the last axis)
+    decoder = nn.Sequential(nn.Linear(2, 10, dtype=F64), nn.Tanh(), TriangularLinear(factor, 3))
+    chart = DecoderChart(decoder, 2)
+    assert isinstance(chart.jet(), SequentialJet)
+    z, v, w = _points(5, 2)
+    _assert_same(chart, _wrapped(decoder), z, v, w)

