@@ -24,7 +24,7 @@ from geomstats_gen.decoders import ConeChart, LinearDecoder, RollChart, SphereCh
 from geomstats_gen.exceptions import ConvergenceWarning
 from geomstats_gen.geometry.dense import hermite, node_velocities, resample
 from geomstats_gen.geometry.adaptive import dopri5
-from geomstats_gen.geometry.log import rounding_bias
+from geomstats_gen.geometry.result import rounding_bias
 
 F64, F32 = torch.float64, torch.float32
 

@@ -23,9 +23,11 @@ segment. That one decode per segment tells two things:
 
 import torch
 
+from geomstats_gen.core.checks import check_finite
 from geomstats_gen.geometry.path_energy import path_segment_lengths, rounding_noise
 
 __all__ = [
+    "dense_geodesic",
     "extrapolated_start",
     "hermite",
     "hermite_midpoints",
@@ -193,3 +195,49 @@ def extrapolated_start(fine, coarse, restarted=None):
     if restarted is not None:
         small = small & ~restarted
     return torch.where(small[:, None, None], fine + correction, fine)
+
+
+def dense_geodesic(result, point, base_point, exp_solver):
+    """The dense path of a solved connecting geodesic (see ``geodesic_bvp``).
+
+    Cubic Hermite pieces through the solved nodes, with the ends exactly as
+    given (a float32 decoder solved them rounded); times outside ``[0, 1]``
+    continue the geodesic with ``exp_solver`` (one integration for all).
+
+    Parameters
+    ----------
+    result : GeodesicResult
+        Of the solve from ``base_point`` to ``point``.
+    point, base_point : array-like, shape=[..., d]
+    exp_solver : GeodesicODEExpSolver
+
+    Returns
+    -------
+    path : callable
+        ``path(t)`` for ``t`` of shape ``[n_t]`` (or a scalar) returns
+        points of shape ``[..., n_t, d]``.
+    """
+    nodes = result.path.clone()
+    batch, dim = nodes.shape[:-2], nodes.shape[-1]
+    for k, end in ((0, base_point), (-1, point)):
+        end = torch.as_tensor(end, dtype=nodes.dtype, device=nodes.device)
+        nodes[..., k, :] = end.expand(*batch, dim)
+    flat = nodes.reshape(-1, nodes.shape[-2], dim)
+    velocities = node_velocities(flat)
+    outside = None
+
+    def path(t):
+        nonlocal outside
+        t = check_finite(
+            torch.as_tensor(t, dtype=nodes.dtype, device=nodes.device).reshape(-1), "t"
+        )
+        out = hermite(flat, velocities, t.clamp(0, 1))
+        beyond = (t < 0) | (t > 1)
+        if bool(beyond.any()):
+            if outside is None:
+                outside = exp_solver.geodesic_ivp(result.log, base_point)
+            far = outside(t[beyond])
+            out[:, beyond] = far.reshape(flat.shape[0], -1, dim).to(out.dtype)
+        return out.reshape(*batch, t.shape[0], dim)
+
+    return path

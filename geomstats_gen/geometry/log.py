@@ -38,7 +38,6 @@ from geomstats.numerics.geodesic import LogSolver
 from geomstats_gen.core.chart import as_chart
 from geomstats_gen.core.checks import (
     check_choice,
-    check_finite,
     check_int,
     check_number,
     check_positive_int,
@@ -46,12 +45,11 @@ from geomstats_gen.core.checks import (
     warn_if_ill_conditioned,
 )
 from geomstats_gen.geometry.dense import (
+    dense_geodesic,
     extrapolated_start,
-    hermite,
     hermite_midpoints,
     interleave,
     midpoint_checks,
-    node_velocities,
 )
 from geomstats_gen.geometry.exp import GeodesicODEExpSolver
 from geomstats_gen.geometry.path_energy import (
@@ -63,6 +61,7 @@ from geomstats_gen.geometry.path_energy import (
 from geomstats_gen.geometry.result import (
     GeodesicResult,
     ResultBuilder,
+    rounding_bias,
     warn_unconverged,
 )
 
@@ -91,32 +90,6 @@ def _straight_paths(z_start, z_end, n_segments):
     """Nodes of the straight latent segments, ``[p, d] x [p, d] -> [p, T + 1, d]``."""
     t = torch.linspace(0, 1, n_segments + 1, dtype=z_start.dtype, device=z_start.device)
     return z_start[:, None] + t[None, :, None] * (z_end - z_start)[:, None]
-
-
-def rounding_bias(n_segments, noise, length):
-    """Expected excess of a polygon's length from the rounding of its decoded points.
-
-    A chord of length ``s`` between two decoded points, each off by about
-    ``noise = eps |g|`` (independently), measures about
-    ``s + noise^2 / (2 s)`` on average; over ``T`` chords of a path of
-    length ``L`` that is ``T^2 noise^2 / (2 L)``. It grows as the path is
-    refined: a short geodesic of a float32 decoder (a length of ``1e-4``
-    against ``|g| = 10``) measures 1 % long with 32 segments and 80 % long
-    with 256, so refining past the point where the discretisation error
-    falls under it only makes the length worse. Negligible in float64.
-
-    Parameters
-    ----------
-    n_segments : int
-    noise : torch.Tensor, shape=[p]
-        ``eps max |g|`` along each path.
-    length : torch.Tensor, shape=[p]
-
-    Returns
-    -------
-    bias : torch.Tensor, shape=[p]
-    """
-    return n_segments**2 * noise**2 / (2 * length.clamp_min(torch.finfo(length.dtype).tiny))
 
 
 def _default_tol(dtype):
@@ -436,29 +409,5 @@ class DiscreteEnergyLogSolver(LogSolver):
             points of shape ``[..., n_t, d]``.
         """
         result = self.solve(point, base_point)
-        nodes = result.path.clone()
-        batch, dim = nodes.shape[:-2], nodes.shape[-1]
-        # The ends exactly as given (a float32 decoder solved them rounded).
-        for k, end in ((0, base_point), (-1, point)):
-            end = torch.as_tensor(end, dtype=nodes.dtype, device=nodes.device)
-            nodes[..., k, :] = end.expand(*batch, dim)
-        flat = nodes.reshape(-1, nodes.shape[-2], dim)
-        velocities = node_velocities(flat)
         exp_solver = self.exp_solver or GeodesicODEExpSolver(self.chart)
-        outside = None
-
-        def path(t):
-            nonlocal outside
-            t = check_finite(
-                torch.as_tensor(t, dtype=nodes.dtype, device=nodes.device).reshape(-1), "t"
-            )
-            out = hermite(flat, velocities, t.clamp(0, 1))
-            beyond = (t < 0) | (t > 1)
-            if bool(beyond.any()):
-                if outside is None:
-                    outside = exp_solver.geodesic_ivp(result.log, base_point)
-                far = outside(t[beyond])
-                out[:, beyond] = far.reshape(flat.shape[0], -1, dim).to(out.dtype)
-            return out.reshape(*batch, t.shape[0], dim)
-
-        return path
+        return dense_geodesic(result, point, base_point, exp_solver)

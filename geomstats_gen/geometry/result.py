@@ -8,7 +8,7 @@ import torch
 from geomstats_gen.exceptions import ConvergenceWarning
 from geomstats_gen.geometry.dense import resample
 
-__all__ = ["GeodesicResult", "ResultBuilder", "warn_unconverged"]
+__all__ = ["GeodesicResult", "ResultBuilder", "rounding_bias", "warn_unconverged"]
 
 
 @dataclasses.dataclass
@@ -170,3 +170,29 @@ class ResultBuilder:
         for index, nodes in self.groups:
             path[index] = resample(nodes, self.n_out)
         return GeodesicResult(path=path, **self.fields)
+
+
+def rounding_bias(n_segments, noise, length):
+    """Expected excess of a polygon's length from the rounding of its decoded points.
+
+    A chord of length ``s`` between two decoded points, each off by about
+    ``noise = eps |g|`` (independently), measures about
+    ``s + noise^2 / (2 s)`` on average; over ``T`` chords of a path of
+    length ``L`` that is ``T^2 noise^2 / (2 L)``. It grows as the path is
+    refined: a short geodesic of a float32 decoder (a length of ``1e-4``
+    against ``|g| = 10``) measures 1 % long with 32 segments and 80 % long
+    with 256, so refining past the point where the discretisation error
+    falls under it only makes the length worse. Negligible in float64.
+
+    Parameters
+    ----------
+    n_segments : int
+    noise : torch.Tensor, shape=[p]
+        ``eps max |g|`` along each path.
+    length : torch.Tensor, shape=[p]
+
+    Returns
+    -------
+    bias : torch.Tensor, shape=[p]
+    """
+    return n_segments**2 * noise**2 / (2 * length.clamp_min(torch.finfo(length.dtype).tiny))
