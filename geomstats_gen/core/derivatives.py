@@ -20,7 +20,7 @@ __all__ = ["ChartDerivatives"]
 class ChartDerivatives:
     """Derivatives of ``self.decoder`` on work tensors (a mixin of ``DecoderChart``).
 
-    Needs ``decoder``, ``latent_dim``, ``embedding_dim``, ``chunk``,
+    Needs ``decoder``, ``latent_dim``, ``embedding_dim``, ``chunk``, ``metric_chart``,
     ``_twin`` (a :class:`~geomstats_gen.core.twin.LowPrecisionTwin`) and
     ``_jet`` (from :func:`~geomstats_gen.core.jets.jet_of`).
     """
@@ -135,7 +135,15 @@ class ChartDerivatives:
         """
         jet = self.jet()
         if jet is not None:
-            return self._jet_seconds(jet, self.embedding_dim, z, vs, ws)
+            chunk = self.chunk(self.embedding_dim * (self.latent_dim + vs.shape[0]))
+
+            def one_chunk(zz, vv, ww=None):
+                _, jac, second = jet.second_derivatives(zz, vv, vv if ww is None else ww)
+                return jac, second
+
+            tensors = (z, vs.movedim(0, 1)) + (() if ws is vs else (ws.movedim(0, 1),))
+            jac, second = autodiff.chunked(one_chunk, chunk, *tensors)
+            return jac, second.movedim(1, 0)
         return autodiff.jacobian_and_seconds(
             self.decode, z, vs, ws,
             chunk_sizes=(
@@ -151,27 +159,12 @@ class ChartDerivatives:
 
         Returns ``(J~ [n, D', d], s~ [k, n, D'])`` with ``J~^T J~ = J^T J``
         and ``J~^T s~_j = J^T d^2 g[v_j, w_j]``: all the geodesic and
-        transport equations take. For a decoder that ends with a wide
-        linear layer, with grad mode off, its features through ``R``
-        (:mod:`~geomstats_gen.core.isometry`, ``D' < D``); else ``J`` and
-        the second derivatives themselves.
+        transport equations take: those of the chart's ``metric_chart()``
+        (for a decoder that ends with a wide linear layer, with grad mode
+        off, its features through ``R``, :mod:`~geomstats_gen.core.isometry`,
+        ``D' < D``; else ``J`` and the second derivatives themselves).
         """
-        if self._isometry is not None and not torch.is_grad_enabled() and self.jet() is not None:
-            jet = self._isometry.get()
-            return self._jet_seconds(jet, jet.layers[-1].out_features, z, vs, ws)
-        return self.jacobian_and_seconds(z, vs, ws)
-
-    def _jet_seconds(self, jet, out_dim, z, vs, ws):
-        """A jet's Jacobian ``[n, out_dim, d]`` and seconds ``[k, n, out_dim]``, chunked."""
-        chunk = self.chunk(out_dim * (self.latent_dim + vs.shape[0]))
-
-        def one_chunk(zz, vv, ww=None):
-            _, jac, second = jet.second_derivatives(zz, vv, vv if ww is None else ww)
-            return jac, second
-
-        tensors = (z, vs.movedim(0, 1)) + (() if ws is vs else (ws.movedim(0, 1),))
-        jac, second = autodiff.chunked(one_chunk, chunk, *tensors)
-        return jac, second.movedim(1, 0)
+        return self.metric_chart().jacobian_and_seconds(z, vs, ws)
 
     def second_derivatives(self, z, vs, ws):
         """``d^2 g(z)[v_k, w_k]`` for ``vs, ws [n, k, d]``: ``[n, D, k]``."""

@@ -73,7 +73,7 @@ LINEAR_MODULES.add(TriangularLinear)
 
 
 class IsometricReduction:
-    """The jet of ``R h`` for a :class:`SequentialJet` whose decoder ends with a wide linear layer.
+    """The decoder ``R h``, and its chart, for a :class:`SequentialJet` ending with a wide linear layer.
 
     Parameters
     ----------
@@ -89,7 +89,6 @@ class IsometricReduction:
         self._prefix = layers[:-1] if wide else None
         self._linear = last if wide else None
         self._key = None
-        self._reduced = None
         self._module = None
         self._chart = None
 
@@ -102,7 +101,7 @@ class IsometricReduction:
         return reduction if reduction._linear is not None else None
 
     def __getstate__(self):  # the factor is not shipped (e.g. to Dask workers)
-        return {**self.__dict__, "_key": None, "_reduced": None, "_module": None, "_chart": None}
+        return {**self.__dict__, "_key": None, "_module": None, "_chart": None}
 
     def module(self):
         """``nn.Sequential(*layers before the last, R)`` for the layer's current weight.
@@ -116,15 +115,9 @@ class IsometricReduction:
             with torch.no_grad():
                 factor = torch.linalg.qr(weight.detach().to(torch.float64), mode="r").R
                 layer = TriangularLinear(factor.to(weight.dtype))
-            self._module = nn.Sequential(*self._prefix, layer).eval()
-            self._reduced, self._chart = SequentialJet(self._prefix + [layer]), None
+            self._module, self._chart = nn.Sequential(*self._prefix, layer).eval(), None
             self._key = key
         return self._module
-
-    def get(self):
-        """The jet of :meth:`module`."""
-        self.module()
-        return self._reduced
 
     def chart(self, make_chart):
         """A chart of :meth:`module`, made by ``make_chart(module)`` when ``R`` changes."""

@@ -83,7 +83,6 @@ class MapJet(_Combined):
         """See :meth:`SequentialJet.propagate`."""
         (x, t, s), = self._parts(z, tangents, vs, ws)
         y, d1, d2 = self.transform(x)
+        # (the part's second derivatives are zeros, not None, whenever ``vs`` is given)
         t, s = elementwise_step(d1, d2, t, s, vs, ws)
-        if vs is not None and s is None:
-            s = t.new_zeros((t.shape[0], vs.shape[1], t.shape[-1]))
         return y, t, s

@@ -190,10 +190,6 @@ def hooked(module):
     return bool(module._forward_hooks or module._forward_pre_hooks) or _global_hooks()
 
 
-def _hooked(module):
-    return bool(module._forward_hooks or module._forward_pre_hooks)
-
-
 def jet_of(decoder):
     """The jet of ``decoder``, or None.
 
@@ -247,7 +243,6 @@ class Jet:
         )
         return value, first[:, 0], second[:, 0]
 
-
     def hessian(self, z):
         """Hessian ``[n, D, d, d]`` of the decoder (``d (d + 1) / 2`` second-order rows)."""
         n_points, dim = z.shape
@@ -288,12 +283,10 @@ class SequentialJet(Jet):
 
     def usable(self):
         """Whether the jet computes what the module's forward does, now."""
-        for layer in self._all:
-            if _hooked(layer):
-                return False
-            if type(layer) is nn.Dropout and layer.training and layer.p > 0:
-                return False
-        return not _global_hooks()
+        return not any(
+            hooked(layer) or (type(layer) is nn.Dropout and layer.training and layer.p > 0)
+            for layer in self._all
+        )
 
     def propagate(self, z, tangents, vs=None, ws=None):
         """Value, first and second directional derivatives in one pass.
@@ -364,8 +357,7 @@ class ClosedFormJet(Jet):
     def usable(self):
         """Whether the closed forms stand for the decoder's forward now (no hooks)."""
         module = self.decoder
-        hooked = isinstance(module, nn.Module) and _hooked(module)
-        return not (hooked or _global_hooks())
+        return not (hooked(module) if isinstance(module, nn.Module) else _global_hooks())
 
     def propagate(self, z, tangents, vs=None, ws=None):
         """Value, first and second directional derivatives (see :meth:`SequentialJet.propagate`)."""

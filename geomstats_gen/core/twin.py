@@ -19,7 +19,7 @@ import copy
 import torch
 
 from geomstats_gen.core import autodiff
-from geomstats_gen.core.jets import SequentialJet
+from geomstats_gen.core.jets import jet_of
 
 __all__ = ["LowPrecisionTwin"]
 
@@ -42,9 +42,10 @@ class LowPrecisionTwin:
         self.decoder = decoder
         self._key = None
         self._twin = None
+        self._jet = None
 
     def __getstate__(self):  # the copy is not shipped (e.g. to Dask workers)
-        return {"decoder": self.decoder, "_key": None, "_twin": None}
+        return {"decoder": self.decoder, "_key": None, "_twin": None, "_jet": None}
 
     @property
     def available(self):
@@ -75,6 +76,7 @@ class LowPrecisionTwin:
             except (TypeError, RuntimeError, copy.Error):  # not copyable: no twin
                 twin = None
             self._twin, self._key = twin, key
+            self._jet = None if twin is None else jet_of(twin)
         return self._twin
 
     def jacobian(self, z, out_dim, chunk_size=None):
@@ -90,7 +92,7 @@ class LowPrecisionTwin:
         twin = self.get()
         if twin is None:
             return None
-        jet = SequentialJet.of(twin)
+        jet = self._jet
         if jet is not None and jet.usable():
             return autodiff.chunked(jet.value_and_jacobian, chunk_size, z.to(torch.float32))[1].to(
                 z.dtype
