@@ -315,3 +315,16 @@ def test_triangular_linear_is_the_dense_product():
     assert isinstance(chart.jet(), SequentialJet)
     z, v, w = _points(5, 2)
     _assert_same(chart, _wrapped(decoder), z, v, w)
+
+
+def test_closed_forms_of_the_wrong_shape_are_refused_by_name():
+    class Wrong(nn.Module):
+        def forward(self, z):
+            return torch.stack([z[:, 0], z[:, 1], z[:, 0] * z[:, 1]], dim=-1)
+
+        def closed_form_derivatives(self, z):
+            jac = z.new_zeros((z.shape[0], 3, 3))  # d = 2, not 3
+            return self(z), jac, None
+
+    with pytest.raises(ValueError, match=r"closed_form_derivatives.*jacobian is \(2, 3, 3\), expected \(2, 3, 2\)"):
+        DecoderChart(Wrong(), 2, dtype=F64)

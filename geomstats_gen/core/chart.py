@@ -40,7 +40,7 @@ from geomstats_gen.core.checks import (
 )
 from geomstats_gen.core.derivatives import ChartDerivatives
 from geomstats_gen.core.isometry import IsometricReduction
-from geomstats_gen.core.jets import jet_of
+from geomstats_gen.core.jets import ClosedFormJet, jet_of
 from geomstats_gen.core.placement import decoder_placement, refuse_training_mode
 from geomstats_gen.core.twin import LowPrecisionTwin
 from geomstats_gen.exceptions import OutsideDomainWarning
@@ -158,6 +158,9 @@ class DecoderChart(ChartDerivatives):
             )
         self.output_shape = self._probe_output_shape()
         self.embedding_dim = math.prod(self.output_shape)
+        if isinstance(self._jet, ClosedFormJet):
+            dtype, device = self.placement()
+            self._jet.check(self.latent_dim, self.embedding_dim, dtype or torch.float64, device)
 
     # ------------------------------------------------------------------
     # Placement, read live from the decoder

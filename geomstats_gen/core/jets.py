@@ -354,6 +354,30 @@ class ClosedFormJet(Jet):
         has = callable(getattr(decoder, "closed_form_derivatives", None))
         return cls(decoder) if has else None
 
+    def check(self, dim, out_dim, dtype, device):
+        """Raise a ValueError naming ``closed_form_derivatives`` if its shapes are not the chart's.
+
+        Parameters
+        ----------
+        dim, out_dim : int
+            ``d`` and ``D``.
+        dtype, device
+            Of the probe codes (two of them).
+        """
+        z = torch.full((2, dim), 0.5, dtype=dtype, device=device)
+        value, jac, hess = self.decoder.closed_form_derivatives(z)
+        expected = {"value": (value, (2, out_dim)), "jacobian": (jac, (2, out_dim, dim))}
+        if hess is not None:
+            expected["hessian"] = (hess, (2, out_dim, dim, dim))
+        for name, (tensor, shape) in expected.items():
+            if not isinstance(tensor, torch.Tensor) or tuple(tensor.shape) != shape:
+                got = tuple(tensor.shape) if isinstance(tensor, torch.Tensor) else type(tensor).__name__
+                raise ValueError(
+                    "`decoder.closed_form_derivatives(z)` must return the value [n, D], the "
+                    "Jacobian [n, D, d] and the Hessian [n, D, d, d] (or None); for 2 codes "
+                    f"of dimension {dim} its {name} is {got}, expected {shape}."
+                )
+
     def usable(self):
         """Whether the closed forms stand for the decoder's forward now (no hooks)."""
         module = self.decoder
