@@ -346,3 +346,29 @@ def test_short_float32_geodesics_stop_refining_at_the_rounding_bias():
     assert float((error / reference.length).max()) < 0.1
     # the bias model itself: a polygon of T chords, each rounded
     assert float(rounding_bias(32, torch.tensor([1e-6]), torch.tensor([1e-3]))) == pytest.approx(5.12e-7)
+
+
+def test_float32_exp_defaults_stay_at_the_rounding_floor():
+    """A float32 decoder's exp at its defaults (``rtol=3e-6``) is as close to
+    the float64 copy's tight exp as at ``rtol=1e-7``: the float32 decoder's
+    own rounding dominates (``rtol=1e-5`` would triple the worst error)."""
+    decoder = make_mlp([3, 64, 256, 200], activation="tanh", seed=5, dtype=F32)
+    space32 = GeneratedManifold(decoder, 3)
+    space64 = GeneratedManifold(copy.deepcopy(decoder).double(), 3)
+    gen = torch.Generator().manual_seed(7)
+    z = torch.randn(32, 3, generator=gen, dtype=F64)
+    v = torch.randn(32, 3, generator=gen, dtype=F64)
+    space64.metric.exp_solver.rtol, space64.metric.exp_solver.atol = 1e-12, 1e-13
+    exact = space64.metric.exp(v, z)
+    norm = torch.linalg.vector_norm(v, dim=-1)
+
+    def error(rtol=None, atol=None):
+        solver = space32.metric.exp_solver
+        solver.rtol, solver.atol = rtol, atol
+        end = space32.metric.exp(v.to(F32), z.to(F32)).to(F64)
+        return torch.linalg.vector_norm(end - exact, dim=-1) / norm
+
+    default, tight, loose = error(), error(1e-7, 1e-8), error(1e-5, 1e-6)
+    assert float(default.median()) <= 1.5 * float(tight.median())
+    assert float(default.max()) <= 2 * float(tight.max())
+    assert float(loose.max()) > 2 * float(tight.max())  # the test tells them apart

@@ -391,6 +391,37 @@ def test_squared_dist_is_differentiable(sphere, pairs):
         torch.testing.assert_close(grad_b[:, i], fd_b, atol=1e-6, rtol=1e-6)
 
 
+def test_exp_is_differentiable_including_zero_vectors(sphere, pairs):
+    """d Exp_z(v): identity in z and in v at v = 0, central differences elsewhere.
+
+    The adaptive step sizes are constants of the error control; a zero
+    vector (zero local error) once gave NaN gradients through them, e.g. at
+    the ``X = 0`` sample of ``GeodesicRegression``.
+    """
+    z = pairs[0][:4].clone()
+    v = 0.3 * (pairs[1][:4] - pairs[0][:4])
+    v[0] = 0.0
+    z.requires_grad_(True)
+    v.requires_grad_(True)
+    end = sphere.metric.exp(v, z)
+    rows = [torch.autograd.grad(end[:, i].sum(), (z, v), retain_graph=True) for i in range(2)]
+    jac_z = torch.stack([r[0] for r in rows], dim=1)  # [n, 2 (out), 2 (in)]
+    jac_v = torch.stack([r[1] for r in rows], dim=1)
+    assert bool(torch.isfinite(jac_z).all() and torch.isfinite(jac_v).all())
+    eye = torch.eye(2, dtype=F64)
+    torch.testing.assert_close(jac_z[0], eye, atol=1e-12, rtol=0)
+    torch.testing.assert_close(jac_v[0], eye, atol=1e-12, rtol=0)
+    eps = 1e-6
+    with torch.no_grad():
+        for j in range(2):
+            step = torch.zeros(2, dtype=F64)
+            step[j] = eps
+            fd_z = (sphere.metric.exp(v, z + step) - sphere.metric.exp(v, z - step)) / (2 * eps)
+            fd_v = (sphere.metric.exp(v + step, z) - sphere.metric.exp(v - step, z)) / (2 * eps)
+            torch.testing.assert_close(jac_z[1:, :, j], fd_z[1:], atol=1e-6, rtol=1e-6)
+            torch.testing.assert_close(jac_v[1:, :, j], fd_v[1:], atol=1e-6, rtol=1e-6)
+
+
 @pytest.mark.slow  # about 50 s: Geomstats' optimiser makes many exp/log calls
 def test_geodesic_regression_riemannian_runs(linear_space):
     """Geomstats' GeodesicRegression(method="riemannian") differentiates

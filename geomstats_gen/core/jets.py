@@ -312,6 +312,13 @@ class SequentialJet(Jet):
         for layer in self.layers:
             kind = type(layer)
             if kind not in ACTIVATIONS:
+                if s is not None and (kind is nn.Linear or kind in LINEAR_MODULES):  # one product
+                    m = t.shape[1]
+                    out = _linear_part(layer, torch.cat([x.unsqueeze(1), t, s], dim=1))
+                    x, t, s = out[:, 0], out[:, 1 : 1 + m], out[:, 1 + m :]
+                    if getattr(layer, "bias", None) is not None:
+                        x = x + layer.bias
+                    continue
                 x = layer(x)
                 t = _linear_part(layer, t)
                 s = None if s is None else _linear_part(layer, s)

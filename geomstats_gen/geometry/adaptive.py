@@ -298,11 +298,12 @@ def adaptive_rk(
         new = axpy(cur, h_a, *zip(pair.weights, ks))
         k_new = field(t_a + h_a, new)
         ks.append(k_new)
-        ratio = pair.ratio(
-            [_scaled_error(combination(h_a, tuple(zip(e, ks))), cur, new, rtol, atol)
-             for e in pair.errors]
-        )
-        ratio = torch.where(torch.isfinite(ratio), ratio, torch.full_like(ratio, math.inf))
+        with torch.no_grad():  # step sizes are constants, not functions of the inputs
+            ratio = pair.ratio(
+                [_scaled_error(combination(h_a, tuple(zip(e, ks))), cur, new, rtol, atol)
+                 for e in pair.errors]
+            )
+            ratio = torch.where(torch.isfinite(ratio), ratio, torch.full_like(ratio, math.inf))
         ok = ratio <= 1.0
         if dense is not None:
             acc = ok.nonzero().squeeze(-1)
