@@ -47,18 +47,19 @@ def cholesky_or_identity(matrix):
 
 def _cholesky_solve(gram, rhs):
     """``gram^{-1} rhs`` by Cholesky, by pseudo-inverse where ``gram`` is singular."""
-    factor, good = cholesky_or_identity(gram)
-    out = torch.cholesky_solve(rhs, factor)
-    bad = ~good
-    if bool(bad.any()):
-        # singular: pseudo-inverse; non-finite (a decoder that overflowed):
-        # NaN answers, never an eigen-solver failure on NaN input
-        finite = torch.isfinite(gram).all(dim=(-1, -2))
-        safe = torch.where(finite[..., None, None], gram, torch.zeros_like(gram))
-        pinv = torch.linalg.pinv(safe, hermitian=True) @ rhs
-        pinv = torch.where(finite[..., None, None], pinv, torch.full_like(pinv, float("nan")))
-        out = torch.where(bad[..., None, None], pinv, out)
-    return out
+    factor, info = torch.linalg.cholesky_ex(gram)
+    bad = info != 0
+    if not bool(bad.any()):  # the common case, without masks
+        return torch.cholesky_solve(rhs, factor)
+    eye = torch.eye(gram.shape[-1], dtype=gram.dtype, device=gram.device)
+    out = torch.cholesky_solve(rhs, torch.where(bad[..., None, None], eye, factor))
+    # singular: pseudo-inverse; non-finite (a decoder that overflowed): NaN
+    # answers, never an eigen-solver failure on NaN input
+    finite = torch.isfinite(gram).all(dim=(-1, -2))
+    safe = torch.where(finite[..., None, None], gram, torch.zeros_like(gram))
+    pinv = torch.linalg.pinv(safe, hermitian=True) @ rhs
+    pinv = torch.where(finite[..., None, None], pinv, torch.full_like(pinv, float("nan")))
+    return torch.where(bad[..., None, None], pinv, out)
 
 
 def pullback_solve(jac, rhs):

@@ -19,6 +19,7 @@ steps). The tableaux are the published ones; DOP853's are read from
 SciPy, which ships them.
 """
 
+import collections
 import math
 import warnings
 
@@ -29,6 +30,9 @@ from geomstats_gen.exceptions import ConvergenceWarning
 from geomstats_gen.geometry.integrators import axpy, combination, expand
 
 __all__ = ["ADAPTIVE_METHODS", "adaptive_rk", "dop853", "dopri5"]
+
+
+_Coefficients = collections.namedtuple("_Coefficients", "stages weights errors")
 
 
 class _Pair:
@@ -45,6 +49,19 @@ class _Pair:
         self.weights = weights
         self.errors = errors
         self.exponent = exponent
+        self._tensors = {}
+
+    def tensors(self, dtype, device):
+        """The coefficients as tensors: ``stages`` (rows of ``a``), ``weights``, ``errors``."""
+        key = (dtype, device)
+        if key not in self._tensors:
+            def vec(row):
+                return torch.tensor(row, dtype=dtype, device=device)
+            self._tensors[key] = _Coefficients(
+                [vec(a_row) for _, a_row in self.stages], vec(self.weights),
+                [vec(e) for e in self.errors],
+            )
+        return self._tensors[key]
 
     def ratio(self, scaled):
         """Error over tolerance per row, from the max-norm scaled error estimates."""
@@ -203,6 +220,42 @@ class _DenseOutput:
             v[rows] = torch.where(expand(later, v[rows]), s[:, None].expand_as(v[rows]), v[rows])
 
 
+class _Stages:
+    """The stage derivatives of one step, ``[s, n, ...]`` per state tensor.
+
+    A combination ``h sum_i c_i k_i`` is one product with the coefficient
+    vector per state tensor (instead of a multiply-add per stage).
+    """
+
+    def __init__(self, k1, size, h):
+        self.buffers = [k.new_empty((size,) + tuple(k.shape)) for k in k1]
+        self.count = 0
+        self.h = h
+        self.add(k1)
+
+    def add(self, derivative):
+        for buffer, part in zip(self.buffers, derivative):
+            buffer[self.count] = part
+        self.count += 1
+
+    def combination(self, coefs):
+        """``h sum_i coefs_i k_i`` per state tensor, ``coefs [m]`` over the first ``m`` stages."""
+        m = coefs.shape[0]
+        out = []
+        for buffer in self.buffers:
+            total = torch.tensordot(coefs, buffer[:m], dims=1)
+            out.append(expand(self.h.to(total.dtype), total) * total)
+        return tuple(out)
+
+    def step(self, state, coefs):
+        """``state + h sum_i coefs_i k_i``."""
+        return tuple(s + incr for s, incr in zip(state, self.combination(coefs)))
+
+    def as_list(self):
+        """The stages as a list of tuples (views), for the interpolants."""
+        return [tuple(b[i] for b in self.buffers) for i in range(self.count)]
+
+
 def _scaled_error(errors, cur, new, rtol, atol):
     """Max-norm error over tolerance per row, ``[n]`` (float64)."""
     return torch.stack(
@@ -267,6 +320,7 @@ def adaptive_rk(
     interpolant = _INTERPOLANTS[method]
     n_rows = state[0].shape[0]
     device = state[0].device
+    coefs = pair.tensors(state[0].dtype, device)
     stopped = torch.zeros(n_rows, dtype=torch.bool, device=device)
     dense = None if times is None else _DenseOutput(state, times)
     full = tuple(s.clone() for s in state)
@@ -292,16 +346,17 @@ def adaptive_rk(
         last = h[active] >= 1.0 - t_a
         h_a = torch.where(last, 1.0 - t_a, h[active])
         cur = tuple(f[active] for f in full)
-        ks = [k1]
-        for c, a_row in pair.stages:
-            ks.append(field(t_a + c * h_a, axpy(cur, h_a, *zip(a_row, ks))))
-        new = axpy(cur, h_a, *zip(pair.weights, ks))
+        stages = _Stages(k1, len(pair.stages) + 2, h_a)
+        for (c, _), a_row in zip(pair.stages, coefs.stages):
+            stages.add(field(t_a + c * h_a, stages.step(cur, a_row)))
+        new = stages.step(cur, coefs.weights)
         k_new = field(t_a + h_a, new)
-        ks.append(k_new)
+        stages.add(k_new)
+        ks = stages.as_list()
         with torch.no_grad():  # step sizes are constants, not functions of the inputs
             ratio = pair.ratio(
-                [_scaled_error(combination(h_a, tuple(zip(e, ks))), cur, new, rtol, atol)
-                 for e in pair.errors]
+                [_scaled_error(stages.combination(e), cur, new, rtol, atol)
+                 for e in coefs.errors]
             )
             ratio = torch.where(torch.isfinite(ratio), ratio, torch.full_like(ratio, math.inf))
         ok = ratio <= 1.0
