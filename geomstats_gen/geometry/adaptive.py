@@ -27,7 +27,7 @@ import torch
 from scipy.integrate._ivp import dop853_coefficients as _dop853
 
 from geomstats_gen.exceptions import ConvergenceWarning
-from geomstats_gen.geometry.integrators import axpy, combination, expand
+from geomstats_gen.geometry.integrators import StageBuffer, axpy, combination, expand
 
 __all__ = ["ADAPTIVE_METHODS", "adaptive_rk", "dop853", "dopri5"]
 
@@ -220,42 +220,6 @@ class _DenseOutput:
             v[rows] = torch.where(expand(later, v[rows]), s[:, None].expand_as(v[rows]), v[rows])
 
 
-class _Stages:
-    """The stage derivatives of one step, ``[s, n, ...]`` per state tensor.
-
-    A combination ``h sum_i c_i k_i`` is one product with the coefficient
-    vector per state tensor (instead of a multiply-add per stage).
-    """
-
-    def __init__(self, k1, size, h):
-        self.buffers = [k.new_empty((size,) + tuple(k.shape)) for k in k1]
-        self.count = 0
-        self.h = h
-        self.add(k1)
-
-    def add(self, derivative):
-        for buffer, part in zip(self.buffers, derivative):
-            buffer[self.count] = part
-        self.count += 1
-
-    def combination(self, coefs):
-        """``h sum_i coefs_i k_i`` per state tensor, ``coefs [m]`` over the first ``m`` stages."""
-        m = coefs.shape[0]
-        out = []
-        for buffer in self.buffers:
-            total = torch.tensordot(coefs, buffer[:m], dims=1)
-            out.append(expand(self.h.to(total.dtype), total) * total)
-        return tuple(out)
-
-    def step(self, state, coefs):
-        """``state + h sum_i coefs_i k_i``."""
-        return tuple(s + incr for s, incr in zip(state, self.combination(coefs)))
-
-    def as_list(self):
-        """The stages as a list of tuples (views), for the interpolants."""
-        return [tuple(b[i] for b in self.buffers) for i in range(self.count)]
-
-
 def _scaled_error(errors, cur, new, rtol, atol):
     """Max-norm error over tolerance per row, ``[n]`` (float64)."""
     return torch.stack(
@@ -346,7 +310,7 @@ def adaptive_rk(
         last = h[active] >= 1.0 - t_a
         h_a = torch.where(last, 1.0 - t_a, h[active])
         cur = tuple(f[active] for f in full)
-        stages = _Stages(k1, len(pair.stages) + 2, h_a)
+        stages = StageBuffer(k1, len(pair.stages) + 2, h_a)
         for (c, _), a_row in zip(pair.stages, coefs.stages):
             stages.add(field(t_a + c * h_a, stages.step(cur, a_row)))
         new = stages.step(cur, coefs.weights)

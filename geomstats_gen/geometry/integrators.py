@@ -11,14 +11,14 @@ transport and every measure built on them:
 
 The adaptive embedded pairs (Dormand-Prince 5(4) and 8(5,3), one step size
 per trajectory) are in :mod:`~geomstats_gen.geometry.adaptive`; they share
-the step arithmetic below (:func:`axpy`, :func:`combination`).
+the step arithmetic below (:func:`axpy`, :func:`combination`, :class:`StageBuffer`).
 """
 
 import torch
 
 from geomstats_gen.core.linalg import project_tangent
 
-__all__ = ["axpy", "combination", "expand", "projection_steps", "rk4", "rk4_step"]
+__all__ = ["StageBuffer", "axpy", "combination", "expand", "projection_steps", "rk4", "rk4_step"]
 
 
 def combination(h, terms):
@@ -44,6 +44,52 @@ def axpy(state, h, *terms):
 def expand(tensor, like):
     """``tensor`` with trailing singleton dimensions, to broadcast against ``like``."""
     return tensor.reshape(tuple(tensor.shape) + (1,) * (like.ndim - tensor.ndim))
+
+
+class StageBuffer:
+    """The stage derivatives of one Runge-Kutta step, ``[s, n, ...]`` per state tensor.
+
+    A combination ``h sum_i c_i k_i`` is one product with the coefficient
+    vector per state tensor (instead of a multiply-add per stage, as in
+    :func:`combination`): the adaptive pairs' many stages.
+
+    Parameters
+    ----------
+    k1 : tuple of torch.Tensor, each shape=[n, ...]
+        The first stage.
+    size : int
+        Stages the step will hold.
+    h : torch.Tensor, shape=[n]
+        Step sizes, one per row.
+    """
+
+    def __init__(self, k1, size, h):
+        self.buffers = [k.new_empty((size,) + tuple(k.shape)) for k in k1]
+        self.count = 0
+        self.h = h
+        self.add(k1)
+
+    def add(self, derivative):
+        for buffer, part in zip(self.buffers, derivative):
+            buffer[self.count] = part
+        self.count += 1
+
+    def combination(self, coefs):
+        """``h sum_i coefs_i k_i`` per state tensor, ``coefs [m]`` over the first ``m`` stages."""
+        m = coefs.shape[0]
+        out = []
+        for buffer in self.buffers:
+            total = torch.tensordot(coefs, buffer[:m], dims=1)
+            out.append(expand(self.h.to(total.dtype), total) * total)
+        return tuple(out)
+
+    def step(self, state, coefs):
+        """``state + h sum_i coefs_i k_i``."""
+        return tuple(s + incr for s, incr in zip(state, self.combination(coefs)))
+
+    def as_list(self):
+        """The stages as a list of tuples (views), for the interpolants."""
+        return [tuple(b[i] for b in self.buffers) for i in range(self.count)]
 
 
 def rk4_step(field, t, state, h):
