@@ -66,7 +66,7 @@ class StageBuffer:
     def __init__(self, k1, size, h):
         self.buffers = [k.new_empty((size,) + tuple(k.shape)) for k in k1]
         self.count = 0
-        self.h = h
+        self.steps = [expand(h.to(k.dtype), k) for k in k1]  # h per row, broadcastable
         self.add(k1)
 
     def add(self, derivative):
@@ -74,18 +74,23 @@ class StageBuffer:
             buffer[self.count] = part
         self.count += 1
 
+    def _sums(self, coefs):
+        """``sum_i coefs_i k_i`` per state tensor (one matrix-vector product each)."""
+        m = coefs.shape[0]
+        return [
+            (coefs @ buffer[:m].reshape(m, -1)).reshape(buffer.shape[1:])
+            for buffer in self.buffers
+        ]
+
     def combination(self, coefs):
         """``h sum_i coefs_i k_i`` per state tensor, ``coefs [m]`` over the first ``m`` stages."""
-        m = coefs.shape[0]
-        out = []
-        for buffer in self.buffers:
-            total = torch.tensordot(coefs, buffer[:m], dims=1)
-            out.append(expand(self.h.to(total.dtype), total) * total)
-        return tuple(out)
+        return tuple(h * total for h, total in zip(self.steps, self._sums(coefs)))
 
     def step(self, state, coefs):
-        """``state + h sum_i coefs_i k_i``."""
-        return tuple(s + incr for s, incr in zip(state, self.combination(coefs)))
+        """``state + h sum_i coefs_i k_i`` (one fused multiply-add per state tensor)."""
+        return tuple(
+            torch.addcmul(s, h, total) for s, h, total in zip(state, self.steps, self._sums(coefs))
+        )
 
     def as_list(self):
         """The stages as a list of tuples (views), for the interpolants."""
