@@ -328,3 +328,26 @@ def test_closed_forms_of_the_wrong_shape_are_refused_by_name():
 
     with pytest.raises(ValueError, match=r"closed_form_derivatives.*jacobian is \(2, 3, 3\), expected \(2, 3, 2\)"):
         DecoderChart(Wrong(), 2, dtype=F64)
+
+
+@pytest.mark.parametrize("tail", ["linear", "sigmoid"])
+def test_second_derivatives_without_the_value(tail):
+    """``value=False`` skips the value after the last activation: the same
+    Jacobian and second derivatives to rounding (the products have fewer
+    rows), and the value None there."""
+    torch.manual_seed(3)
+    layers = [nn.Linear(3, 16), nn.Tanh(), nn.Linear(16, 24), nn.Flatten(1), nn.Linear(24, 40)]
+    if tail == "sigmoid":
+        layers.append(nn.Sigmoid())
+    jet = SequentialJet.of(nn.Sequential(*layers).double())
+    z = torch.randn(5, 3, dtype=F64)
+    vs = torch.randn(5, 2, 3, dtype=F64)
+    with torch.no_grad():
+        full = jet.second_derivatives(z, vs, vs)
+        lean = jet.second_derivatives(z, vs, vs, value=False)
+    torch.testing.assert_close(lean[1], full[1], rtol=1e-14, atol=1e-14)
+    torch.testing.assert_close(lean[2], full[2], rtol=1e-14, atol=1e-14)
+    if tail == "linear":
+        assert lean[0] is None
+    else:
+        assert torch.equal(full[0], lean[0])

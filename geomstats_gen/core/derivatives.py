@@ -138,7 +138,7 @@ class ChartDerivatives:
             chunk = self.chunk(self.embedding_dim * (self.latent_dim + vs.shape[0]))
 
             def one_chunk(zz, vv, ww=None):
-                _, jac, second = jet.second_derivatives(zz, vv, vv if ww is None else ww)
+                _, jac, second = jet.second_derivatives(zz, vv, vv if ww is None else ww, value=False)
                 return jac, second
 
             tensors = (z, vs.movedim(0, 1)) + (() if ws is vs else (ws.movedim(0, 1),))

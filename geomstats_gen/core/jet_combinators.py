@@ -43,7 +43,7 @@ class ConcatJet(_Combined):
         super().__init__(module, parts)
         self.factor = factor
 
-    def propagate(self, z, tangents, vs=None, ws=None):
+    def propagate(self, z, tangents, vs=None, ws=None, value=True):
         """See :meth:`SequentialJet.propagate`."""
         outs = self._parts(z, tangents, vs, ws)
         joined = [
@@ -58,7 +58,7 @@ class ConcatJet(_Combined):
 class MeanJet(_Combined):
     """The average of several decoders' outputs (flattened)."""
 
-    def propagate(self, z, tangents, vs=None, ws=None):
+    def propagate(self, z, tangents, vs=None, ws=None, value=True):
         """See :meth:`SequentialJet.propagate`."""
         outs = self._parts(z, tangents, vs, ws)
         return tuple(
@@ -79,7 +79,7 @@ class MapJet(_Combined):
         super().__init__(module, parts)
         self.transform = transform
 
-    def propagate(self, z, tangents, vs=None, ws=None):
+    def propagate(self, z, tangents, vs=None, ws=None, value=True):
         """See :meth:`SequentialJet.propagate`."""
         (x, t, s), = self._parts(z, tangents, vs, ws)
         y, d1, d2 = self.transform(x)

@@ -226,9 +226,12 @@ class Jet:
         value, first, _ = self.propagate(z, vs)
         return value, first
 
-    def second_derivatives(self, z, vs, ws):
-        """``g(z)``, ``J(z) [n, D, d]`` and ``d^2 g[v_j, w_j] [n, k, D]`` for ``vs, ws [n, k, d]``."""
-        value, first, second = self.propagate(z, self._basis(z), vs, ws)
+    def second_derivatives(self, z, vs, ws, value=True):
+        """``g(z)``, ``J(z) [n, D, d]`` and ``d^2 g[v_j, w_j] [n, k, D]`` for ``vs, ws [n, k, d]``.
+
+        With ``value=False`` the value may be None (skipped where no layer needs it).
+        """
+        value, first, second = self.propagate(z, self._basis(z), vs, ws, value=value)
         return value, first.transpose(1, 2), second
 
     def second_derivative(self, z, v, w):
@@ -272,6 +275,9 @@ class SequentialJet(Jet):
     def __init__(self, layers):
         self._all = layers
         self.layers = [layer for layer in layers if type(layer) is not nn.Sequential]
+        self._last_activation = max(
+            (i for i, layer in enumerate(self.layers) if type(layer) in ACTIVATIONS), default=-1
+        )
 
     @classmethod
     def of(cls, decoder):
@@ -288,7 +294,7 @@ class SequentialJet(Jet):
             for layer in self._all
         )
 
-    def propagate(self, z, tangents, vs=None, ws=None):
+    def propagate(self, z, tangents, vs=None, ws=None, value=True):
         """Value, first and second directional derivatives in one pass.
 
         Parameters
@@ -300,26 +306,35 @@ class SequentialJet(Jet):
             Second derivatives ``d^2 g[v_j, w_j]`` along combinations of the
             tangents: ``v_j = sum_i vs[:, j, i] tangents[:, i]`` (``ws``
             may be ``vs``, for ``d^2 g[v_j, v_j]``).
+        value : bool
+            False: the value may come back None (the layers after the last
+            activation then skip it).
 
         Returns
         -------
-        value : torch.Tensor, shape=[n, D]
+        value : torch.Tensor, shape=[n, D], or None
         first : torch.Tensor, shape=[n, m, D]
         second : torch.Tensor, shape=[n, k, D] or None
             None without ``vs``.
         """
         x, t, s = z, tangents, None
-        for layer in self.layers:
+        for i, layer in enumerate(self.layers):
             kind = type(layer)
             if kind not in ACTIVATIONS:
+                if not value and i > self._last_activation:
+                    x = None  # no activation needs it from here on
                 if s is not None and (kind is nn.Linear or kind in LINEAR_MODULES):  # one product
                     m = t.shape[1]
-                    out = _linear_part(layer, torch.cat([x.unsqueeze(1), t, s], dim=1))
+                    rows = [t, s] if x is None else [x.unsqueeze(1), t, s]
+                    out = _linear_part(layer, torch.cat(rows, dim=1))
+                    if x is None:
+                        t, s = out[:, :m], out[:, m:]
+                        continue
                     x, t, s = out[:, 0], out[:, 1 : 1 + m], out[:, 1 + m :]
                     if getattr(layer, "bias", None) is not None:
                         x = x + layer.bias
                     continue
-                x = layer(x)
+                x = None if x is None else layer(x)
                 t = _linear_part(layer, t)
                 s = None if s is None else _linear_part(layer, s)
                 continue
@@ -328,8 +343,8 @@ class SequentialJet(Jet):
             t, s = elementwise_step(d1, d2, t, s, vs, ws)
             x = y
         n_points = z.shape[0]
-        n_out = math.prod(x.shape[1:])
-        value = x.reshape(n_points, n_out)
+        n_out = math.prod(t.shape[2:])
+        value = None if x is None else x.reshape(n_points, n_out)
         first = t.reshape(n_points, t.shape[1], n_out)
         if vs is None:
             return value, first, None
@@ -390,7 +405,7 @@ class ClosedFormJet(Jet):
         module = self.decoder
         return not (hooked(module) if isinstance(module, nn.Module) else _global_hooks())
 
-    def propagate(self, z, tangents, vs=None, ws=None):
+    def propagate(self, z, tangents, vs=None, ws=None, value=True):
         """Value, first and second directional derivatives (see :meth:`SequentialJet.propagate`)."""
         value, jac, hess = self.decoder.closed_form_derivatives(z)
         basis = tangents is None
