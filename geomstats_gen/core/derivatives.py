@@ -171,7 +171,9 @@ class ChartDerivatives:
         jet = self.jet()
         if jet is not None:
             chunk = self.chunk(self.embedding_dim * (self.latent_dim + vs.shape[1]))
-            second = autodiff.chunked(lambda *t: jet.second_derivatives(*t)[2], chunk, z, vs, ws)
+            second = autodiff.chunked(
+                lambda *t: jet.second_derivatives(*t, value=False)[2], chunk, z, vs, ws
+            )
             return second.transpose(1, 2)
         return autodiff.second_derivatives(
             self.decode, z, vs, ws, chunk_size=self.chunk(self.embedding_dim * (vs.shape[1] + 2))
