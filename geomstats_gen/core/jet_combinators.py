@@ -12,7 +12,8 @@ them, so the jet's value is the decoder's output to the last bit.
 
 import torch
 
-from geomstats_gen.core.jets import Jet, elementwise_step, hooked
+from geomstats_gen.core.jet_layers import elementwise_step
+from geomstats_gen.core.jets import Jet, hooked
 
 __all__ = ["ConcatJet", "MapJet", "MeanJet"]
 

@@ -31,67 +31,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["ClosedFormJet", "Jet", "SequentialJet", "elementwise_step", "jet_of"]
+from geomstats_gen.core.jet_layers import ACTIVATIONS, elementwise_step
 
-_SQRT_2PI = math.sqrt(2 * math.pi)
-
-
-def _tanh(layer, a, y):
-    d1 = 1 - y * y
-    return d1, -2 * y * d1
-
-
-def _sigmoid(layer, a, y):
-    d1 = y * (1 - y)
-    return d1, d1 * (1 - 2 * y)
-
-
-def _relu(layer, a, y):
-    return (a > 0).to(a.dtype), None
-
-
-def _leaky_relu(layer, a, y):
-    one = torch.ones((), dtype=a.dtype, device=a.device)
-    return torch.where(a > 0, one, layer.negative_slope), None
-
-
-def _elu(layer, a, y):
-    inside = (a > 0).to(a.dtype)
-    d2 = (1 - inside) * (y + layer.alpha)
-    return inside + d2, d2
-
-
-def _softplus(layer, a, y):
-    scaled = layer.beta * a
-    linear = (scaled > layer.threshold).to(a.dtype)
-    s = torch.sigmoid(scaled)
-    return linear + (1 - linear) * s, (1 - linear) * layer.beta * s * (1 - s)
-
-
-def _silu(layer, a, y):
-    s = torch.sigmoid(a)
-    return s * (1 + a * (1 - s)), s * (1 - s) * (2 + a * (1 - 2 * s))
-
-
-def _gelu(layer, a, y):
-    density = torch.exp(-0.5 * a * a) / _SQRT_2PI
-    cdf = 0.5 * (1 + torch.erf(a / math.sqrt(2)))
-    return cdf + a * density, density * (2 - a * a)
-
-
-#: Elementwise activations: ``(layer, a, y) -> (sigma'(a), sigma''(a))``
-#: (``None`` for a second derivative that vanishes almost everywhere).
-ACTIVATIONS = {
-    nn.Tanh: _tanh,
-    nn.Sigmoid: _sigmoid,
-    nn.ReLU: _relu,
-    nn.LeakyReLU: _leaky_relu,
-    nn.ELU: _elu,
-    nn.Softplus: _softplus,
-    nn.SiLU: _silu,
-    nn.GELU: _gelu,
-}
-
+__all__ = ["ACTIVATIONS", "ClosedFormJet", "Jet", "SequentialJet", "elementwise_step", "jet_of"]
 
 #: Module types whose forward is a linear map of the last axis, no bias:
 #: their linear part is the module itself (registered by other core
@@ -164,25 +106,6 @@ def _global_hooks():
         getattr(hooks, name, None)
         for name in ("_global_forward_hooks", "_global_forward_pre_hooks")
     )
-
-
-def elementwise_step(d1, d2, t, s, vs, ws):
-    """Tangents and second-order terms through an elementwise map with derivatives ``d1, d2``.
-
-    ``t -> d1 t`` and ``s -> d1 s + d2 t_v t_w`` (``t_v = vs . t``); ``s``
-    None means zero so far, ``d2`` None a map without curvature. Shapes:
-    ``d1, d2 [n, ...]``, ``t [n, m, ...]``, ``s [n, k, ...]``, ``vs, ws [n, k, m]``.
-    """
-    d1 = d1.unsqueeze(1)
-    if vs is not None:
-        if s is not None:
-            s = d1 * s
-        if d2 is not None:
-            t_v = torch.einsum("nkm,nm...->nk...", vs, t)
-            t_w = t_v if ws is vs else torch.einsum("nkm,nm...->nk...", ws, t)
-            term = d2.unsqueeze(1) * t_v * t_w
-            s = term if s is None else s + term
-    return d1 * t, s
 
 
 def hooked(module):
