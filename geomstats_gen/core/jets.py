@@ -247,15 +247,13 @@ class SequentialJet(Jet):
                 if not value and i > self._last_activation:
                     x = None  # no activation needs it from here on
                 if s is not None and (kind is nn.Linear or kind in LINEAR_MODULES):  # one product
-                    m = t.shape[1]
+                    lead, m = int(x is not None), t.shape[1]
                     rows = [t, s] if x is None else [x.unsqueeze(1), t, s]
                     out = _linear_part(layer, torch.cat(rows, dim=1))
-                    if x is None:
-                        t, s = out[:, :m], out[:, m:]
-                        continue
-                    x, t, s = out[:, 0], out[:, 1 : 1 + m], out[:, 1 + m :]
-                    if getattr(layer, "bias", None) is not None:
-                        x = x + layer.bias
+                    t, s = out[:, lead : lead + m], out[:, lead + m :]
+                    if x is not None:
+                        bias = getattr(layer, "bias", None)
+                        x = out[:, 0] if bias is None else out[:, 0] + bias
                     continue
                 x = None if x is None else layer(x)
                 t = _linear_part(layer, t)

@@ -51,8 +51,7 @@ def _cholesky_solve(gram, rhs):
     bad = info != 0
     if not bool(bad.any()):  # the common case, without masks
         return torch.cholesky_solve(rhs, factor)
-    eye = torch.eye(gram.shape[-1], dtype=gram.dtype, device=gram.device)
-    out = torch.cholesky_solve(rhs, torch.where(bad[..., None, None], eye, factor))
+    out = torch.cholesky_solve(rhs, cholesky_or_identity(gram)[0])  # rare: factor again
     # singular: pseudo-inverse; non-finite (a decoder that overflowed): NaN
     # answers, never an eigen-solver failure on NaN input
     finite = torch.isfinite(gram).all(dim=(-1, -2))

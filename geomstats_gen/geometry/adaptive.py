@@ -316,7 +316,6 @@ def adaptive_rk(
         new = stages.step(cur, coefs.weights)
         k_new = field(t_a + h_a, new)
         stages.add(k_new)
-        ks = stages.as_list()
         with torch.no_grad():  # step sizes are constants, not functions of the inputs
             ratio = pair.ratio(
                 [_scaled_error(stages.combination(e), cur, new, rtol, atol)
@@ -331,7 +330,7 @@ def adaptive_rk(
                 rows = acc[sel]
                 return interpolant(
                     field, t_a[rows], h_a[rows], tuple(c[rows] for c in cur),
-                    tuple(y[rows] for y in new), [tuple(p[rows] for p in k) for k in ks], x,
+                    tuple(y[rows] for y in new), stages.rows(rows), x,
                 )
 
             dense.step(active[acc], t_a[acc], h_a[acc], interpolate)

@@ -92,9 +92,10 @@ class StageBuffer:
             torch.addcmul(s, h, total) for s, h, total in zip(state, self.steps, self._sums(coefs))
         )
 
-    def as_list(self):
-        """The stages as a list of tuples (views), for the interpolants."""
-        return [tuple(b[i] for b in self.buffers) for i in range(self.count)]
+    def rows(self, index):
+        """The stages of the rows ``index``, as a list of tuples (for the interpolants)."""
+        picked = [buffer[: self.count, index] for buffer in self.buffers]
+        return [tuple(p[i] for p in picked) for i in range(self.count)]
 
 
 def rk4_step(field, t, state, h):
