@@ -104,6 +104,44 @@ def test_refined_blocks_are_the_midpoint_jacobians_to_second_order(mlp):
     assert errors[1] < errors[0] / 3 and errors[2] < errors[1] / 3
 
 
+class _Opaque(torch.nn.Module):
+    """A decoder the jets do not know: its Hessians take autograd's double backward."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, z):
+        return self.inner(z)
+
+
+def test_auto_takes_newton_steps_where_the_hessian_is_cheap():
+    # The same sphere, once with its closed-form Hessian and once behind a
+    # module the jets do not know. On a path of length 2 Gauss-Newton shrinks
+    # the node moves by a factor between 0.1 and 0.8 per iteration: the
+    # closed-form chart switches to Newton (4 iterations), the other one
+    # stays with Gauss-Newton, whose iterations cost it 2-8x less; both
+    # reach the same discrete geodesic.
+    closed = DecoderChart(SphereChart(1.0), 2)
+    plain = DecoderChart(_Opaque(SphereChart(1.0)), 2)
+    assert closed.has_closed_form_hessian and not plain.has_closed_form_hessian
+    start = torch.tensor([[math.pi / 2 - 0.8, -1.0]], dtype=F64)
+    end = torch.tensor([[math.pi / 2 + 0.8, 1.0]], dtype=F64)
+    line = start + torch.linspace(0, 1, 9, dtype=F64)[:, None] * (end - start)
+    nodes = line[None]
+    got = {}
+    for name, chart in (("closed", closed), ("plain", plain)):
+        for hessian in ("auto", "gauss-newton"):
+            out = path_energy.minimize_path_energy(chart, nodes, 1e-10, 50, hessian=hessian)
+            assert bool(out[2].all()), (name, hessian)
+            got[name, hessian] = out
+    assert bool(got["closed", "auto"][3].all())  # switched to Newton
+    assert not bool(got["plain", "auto"][3].any())  # stayed with Gauss-Newton
+    its = {key: int(out[1]) for key, out in got.items()}
+    assert its["closed", "auto"] < its["plain", "auto"] == its["plain", "gauss-newton"]
+    torch.testing.assert_close(got["closed", "auto"][0], got["plain", "auto"][0], atol=1e-8, rtol=0)
+
+
 def test_log_reuses_blocks_and_keeps_its_answers():
     solver_chart = DecoderChart(make_mlp([4, 32, 64], activation="tanh", seed=1, dtype=F64), 4)
     with torch.no_grad():  # the chart the solver computes with (R h of the wide last layer)

@@ -179,6 +179,12 @@ class ChartDerivatives:
             self.decode, z, vs, ws, chunk_size=self.chunk(self.embedding_dim * (vs.shape[1] + 2))
         )
 
+    @property
+    def has_closed_form_hessian(self):
+        """Whether :meth:`weighted_hessian` is closed form (else autograd's double backward)."""
+        jet = self.jet()
+        return jet is not None and jet.weighted_hessian is not None
+
     def weighted_hessian(self, z, weights):
         """Hessian ``[n, d, d]`` of ``z -> <weights, g(z)>``."""
         jet = self.jet()

@@ -35,6 +35,18 @@ KEEP_TRIAL_GRAPH = True
 #: gradient stays exact (reverse passes of the decoder itself).
 APPROXIMATE_BLOCKS = True
 
+#: With ``hessian="auto"``, a path switches to Newton steps once a step with
+#: fresh Gauss-Newton blocks shrinks its node moves by less than this factor
+#: (Gauss-Newton then takes more than one iteration per decade), where the
+#: chart has a closed-form Hessian: the Newton term costs little there.
+NEWTON_RATE = 0.1
+
+#: The same where the Newton term takes autograd's double backward
+#: (:meth:`~geomstats_gen.core.derivatives.ChartDerivatives.weighted_hessian`):
+#: 1-7 more Gauss-Newton iterations' worth each (measured on MLP and conv
+#: decoders); Gauss-Newton goes on up to about 10 iterations per decade.
+NEWTON_RATE_AUTODIFF = 0.8
+
 
 def path_segment_lengths(decoded):
     """Lengths of the segments of decoded paths ``[..., T + 1, D] -> [..., T]``."""
@@ -107,8 +119,9 @@ def minimize_path_energy(
         out (iterations about half as costly, but only linear convergence);
         ``"auto"`` starts with Gauss-Newton and switches a path to Newton as
         soon as a step with fresh blocks shrinks the node moves by less than
-        a factor 10 (the break-even point: a Newton iteration costs about
-        two Gauss-Newton ones).
+        a factor 10 (:data:`NEWTON_RATE`) on a chart with a closed-form
+        Hessian, by less than a factor 1 / 0.8 (:data:`NEWTON_RATE_AUTODIFF`)
+        where the Newton term takes autograd's double backward.
     newton : torch.Tensor of bool, shape=[p], optional
         With ``"auto"``: the paths that start with Newton steps.
     blocks : tuple, optional
@@ -179,6 +192,7 @@ def minimize_path_energy(
     # (``carry``): an accepted path's next gradient is then one reverse pass
     # on it, without a forward pass. ``carried``: each path's row in it.
     carry, carried = None, torch.full((n_paths,), -1, dtype=torch.int64, device=device)
+    newton_rate = NEWTON_RATE if chart.has_closed_form_hessian else NEWTON_RATE_AUTODIFF
     approximate = (
         APPROXIMATE_BLOCKS and gram is not None and not torch.is_grad_enabled()
         and chart.has_approximate_jacobian
@@ -309,7 +323,8 @@ def minimize_path_energy(
             slow = ok & (move > 0.1 * prev_move[rows_now])
             if hessian == "auto":
                 # Slow with fresh blocks: the Newton term is missing.
-                use_newton[rows_now] = use_newton[rows_now] | (slow & was_fresh[idx])
+                crawl = ok & (move > newton_rate * prev_move[rows_now])
+                use_newton[rows_now] = use_newton[rows_now] | (crawl & was_fresh[idx])
             # Slow, or rejected, with approximate blocks: refresh them.
             fresh[rows_now] = fresh[rows_now] | ((slow | ~ok) & ~was_fresh[idx])
             if gram is not None and hessian != "newton":
