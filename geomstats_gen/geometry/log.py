@@ -143,7 +143,9 @@ class DiscreteEnergyLogSolver(LogSolver):
         but linear convergence at a rate near ``K L^2 / pi^2`` (curvature
         ``K``, length ``L``), fine only where the latent space is nearly
         flat. ``"auto"`` (default) starts each path with Gauss-Newton and
-        switches it to Newton when its convergence is slow.
+        switches it to Newton when its convergence is slow for the cost of
+        the Newton term (see
+        :func:`~geomstats_gen.geometry.path_energy.minimize_path_energy`).
     exp_solver : GeodesicODEExpSolver, optional
         Integrator for the times outside ``[0, 1]`` of :meth:`geodesic_bvp`.
         Default: a :class:`~geomstats_gen.geometry.exp.GeodesicODEExpSolver`

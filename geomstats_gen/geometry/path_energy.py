@@ -43,7 +43,7 @@ NEWTON_RATE = 0.1
 
 #: The same where the Newton term takes autograd's double backward
 #: (:meth:`~geomstats_gen.core.derivatives.ChartDerivatives.weighted_hessian`):
-#: 1-7 more Gauss-Newton iterations' worth each (measured on MLP and conv
+#: 0.9-7 Gauss-Newton iterations' worth each (measured on MLP and conv
 #: decoders); Gauss-Newton goes on up to about 10 iterations per decade.
 NEWTON_RATE_AUTODIFF = 0.8
 
