@@ -36,16 +36,11 @@ KEEP_TRIAL_GRAPH = True
 APPROXIMATE_BLOCKS = True
 
 #: With ``hessian="auto"``, a path switches to Newton steps once a step with
-#: fresh Gauss-Newton blocks shrinks its node moves by less than this factor
-#: (Gauss-Newton then takes more than one iteration per decade), where the
-#: chart has a closed-form Hessian: the Newton term costs little there.
-NEWTON_RATE = 0.1
-
-#: The same where the Newton term takes autograd's double backward
-#: (:meth:`~geomstats_gen.core.derivatives.ChartDerivatives.weighted_hessian`):
-#: 0.9-7 Gauss-Newton iterations' worth each (measured on MLP and conv
-#: decoders); Gauss-Newton goes on up to about 10 iterations per decade.
-NEWTON_RATE_AUTODIFF = 0.8
+#: fresh blocks shrinks its node moves by less than ``NEWTON_RATE`` on a chart
+#: with a closed-form Hessian (cheap there), by less than ``NEWTON_RATE_AUTODIFF``
+#: where it takes autograd's double backward (0.9-7 Gauss-Newton iterations'
+#: worth on the MLP and conv decoders measured).
+NEWTON_RATE, NEWTON_RATE_AUTODIFF = 0.1, 0.8
 
 
 def path_segment_lengths(decoded):
