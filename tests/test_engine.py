@@ -142,6 +142,24 @@ def test_auto_takes_newton_steps_where_the_hessian_is_cheap():
     torch.testing.assert_close(got["closed", "auto"][0], got["plain", "auto"][0], atol=1e-8, rtol=0)
 
 
+def test_auto_takes_newton_steps_when_gauss_newton_would_run_out_of_iterations():
+    # Behind the opaque module Gauss-Newton stays on (its rate is under
+    # 0.8), and needs 13 iterations on this long path; with 8 allowed it
+    # does not converge. "auto" sees that at its rate it would not reach the
+    # tolerance in the iterations left and takes Newton steps: 5 iterations.
+    plain = DecoderChart(_Opaque(SphereChart(1.0)), 2)
+    start = torch.tensor([[math.pi / 2 - 0.8, -1.5]], dtype=F64)
+    end = torch.tensor([[math.pi / 2 + 0.8, 1.5]], dtype=F64)
+    nodes = (start + torch.linspace(0, 1, 9, dtype=F64)[:, None] * (end - start))[None]
+    free = path_energy.minimize_path_energy(plain, nodes, 1e-10, 50, hessian="auto")
+    assert bool(free[2].all()) and not bool(free[3].any()) and int(free[1]) > 8
+    capped_gn = path_energy.minimize_path_energy(plain, nodes, 1e-10, 8, hessian="gauss-newton")
+    assert not bool(capped_gn[2].any())
+    capped = path_energy.minimize_path_energy(plain, nodes, 1e-10, 8, hessian="auto")
+    assert bool(capped[2].all()) and bool(capped[3].all()) and int(capped[1]) <= 6
+    torch.testing.assert_close(capped[0], free[0], atol=1e-8, rtol=0)
+
+
 def test_log_reuses_blocks_and_keeps_its_answers():
     solver_chart = DecoderChart(make_mlp([4, 32, 64], activation="tanh", seed=1, dtype=F64), 4)
     with torch.no_grad():  # the chart the solver computes with (R h of the wide last layer)

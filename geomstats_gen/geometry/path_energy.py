@@ -116,7 +116,9 @@ def minimize_path_energy(
         soon as a step with fresh blocks shrinks the node moves by less than
         a factor 10 (:data:`NEWTON_RATE`) on a chart with a closed-form
         Hessian, by less than a factor 1 / 0.8 (:data:`NEWTON_RATE_AUTODIFF`)
-        where the Newton term takes autograd's double backward.
+        where the Newton term takes autograd's double backward; and
+        whatever the rate, once Gauss-Newton would not reach ``tol`` within
+        ``max_iter`` at it.
     newton : torch.Tensor of bool, shape=[p], optional
         With ``"auto"``: the paths that start with Newton steps.
     blocks : tuple, optional
@@ -317,9 +319,14 @@ def minimize_path_energy(
             dec_int[rows_now] = torch.where(ok[:, None, None], g_cand, g_int[idx])
             slow = ok & (move > 0.1 * prev_move[rows_now])
             if hessian == "auto":
-                # Slow with fresh blocks: the Newton term is missing.
-                crawl = ok & (move > newton_rate * prev_move[rows_now])
-                use_newton[rows_now] = use_newton[rows_now] | (crawl & was_fresh[idx])
+                # Slow with fresh blocks: the Newton term is missing. Or, at
+                # its rate, Gauss-Newton would not reach the goal in the
+                # iterations left.
+                crawl = ok & (move > newton_rate * prev_move[rows_now]) & was_fresh[idx]
+                known = torch.isfinite(before) & (rate > 0) & (rate < 1) & (move > goal)
+                need = torch.log(goal / move) / torch.log(torch.where(known, rate, 0.5))
+                late = ok & known & (need > max_iter - 1 - iterations[rows_now])
+                use_newton[rows_now] = use_newton[rows_now] | crawl | late
             # Slow, or rejected, with approximate blocks: refresh them.
             fresh[rows_now] = fresh[rows_now] | ((slow | ~ok) & ~was_fresh[idx])
             if gram is not None and hessian != "newton":
