@@ -22,6 +22,22 @@ DEVICES = [
 ]
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One intra-op torch thread for a module (``usefixtures``), restored after.
+
+    Two reasons to want it: the solvers make many tiny LAPACK calls, which on a
+    busy 2-core machine wait ~12 ms each for a second OpenMP thread instead of
+    ~5 us; and matrix products round differently with 1 and 2 threads, so a
+    result compared to ``1e-12`` with one computed on a one-thread Dask worker
+    must be computed with one thread too.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture(params=DEVICES)
 def device(request):
     """A torch device name: ``"cpu"``, and ``"cuda"`` when available."""

@@ -29,6 +29,11 @@ from geomstats_gen.measures import curvature_statistics
 
 distributed = pytest.importorskip("distributed", reason="dask[distributed] is not installed")
 
+# In-process references computed as the workers compute: with one torch thread
+# (1 and 2 threads round matrix products differently: 1.7e-12 apart on a
+# distance of 1.6 once a solve stops at its tolerance).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 F64 = torch.float64
 
 
@@ -42,21 +47,6 @@ def dask_client():
     yield client
     client.close()
     cluster.close()
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """In-process references computed as the workers compute: with one torch thread.
-
-    Matrix products round differently with 1 and 2 threads, and a solve that
-    stops at its tolerance carries that into the last digits (``1.7e-12``
-    on a distance of 1.6 in one case), so equality to ``1e-12`` needs the
-    same thread count on both sides.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

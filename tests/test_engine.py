@@ -104,31 +104,30 @@ def test_refined_blocks_are_the_midpoint_jacobians_to_second_order(mlp):
     assert errors[1] < errors[0] / 3 and errors[2] < errors[1] / 3
 
 
-class _Opaque(torch.nn.Module):
-    """A decoder the jets do not know: its Hessians take autograd's double backward."""
+def _sphere_charts():
+    """The unit sphere with its closed-form Hessian, and behind a function the
+    jets do not know (its Hessians take autograd's double backward)."""
+    sphere = SphereChart(1.0)
+    return DecoderChart(sphere, 2), DecoderChart(lambda z: sphere(z), 2, dtype=F64)
 
-    def __init__(self, inner):
-        super().__init__()
-        self.inner = inner
 
-    def forward(self, z):
-        return self.inner(z)
+def _equator_path(half_length, n_segments=8):
+    """Straight latent path ``[1, T + 1, 2]`` across the equator, ``theta`` from pi/2 -+ 0.8."""
+    start = torch.tensor([math.pi / 2 - 0.8, -half_length], dtype=F64)
+    end = torch.tensor([math.pi / 2 + 0.8, half_length], dtype=F64)
+    return (start + torch.linspace(0, 1, n_segments + 1, dtype=F64)[:, None] * (end - start))[None]
 
 
 def test_auto_takes_newton_steps_where_the_hessian_is_cheap():
     # The same sphere, once with its closed-form Hessian and once behind a
-    # module the jets do not know. On a path of length 2 Gauss-Newton shrinks
-    # the node moves by a factor between 0.1 and 0.8 per iteration: the
+    # function the jets do not know. On this path Gauss-Newton shrinks the
+    # node moves by a factor between 0.1 and 0.8 per iteration: the
     # closed-form chart switches to Newton (4 iterations), the other one
     # stays with Gauss-Newton, whose iterations cost it 2-8x less; both
     # reach the same discrete geodesic.
-    closed = DecoderChart(SphereChart(1.0), 2)
-    plain = DecoderChart(_Opaque(SphereChart(1.0)), 2)
+    closed, plain = _sphere_charts()
     assert closed.has_closed_form_hessian and not plain.has_closed_form_hessian
-    start = torch.tensor([[math.pi / 2 - 0.8, -1.0]], dtype=F64)
-    end = torch.tensor([[math.pi / 2 + 0.8, 1.0]], dtype=F64)
-    line = start + torch.linspace(0, 1, 9, dtype=F64)[:, None] * (end - start)
-    nodes = line[None]
+    nodes = _equator_path(1.0)
     got = {}
     for name, chart in (("closed", closed), ("plain", plain)):
         for hessian in ("auto", "gauss-newton"):
@@ -143,14 +142,12 @@ def test_auto_takes_newton_steps_where_the_hessian_is_cheap():
 
 
 def test_auto_takes_newton_steps_when_gauss_newton_would_run_out_of_iterations():
-    # Behind the opaque module Gauss-Newton stays on (its rate is under
+    # Behind the opaque function Gauss-Newton stays on (its rate is under
     # 0.8), and needs 13 iterations on this long path; with 8 allowed it
     # does not converge. "auto" sees that at its rate it would not reach the
     # tolerance in the iterations left and takes Newton steps: 5 iterations.
-    plain = DecoderChart(_Opaque(SphereChart(1.0)), 2)
-    start = torch.tensor([[math.pi / 2 - 0.8, -1.5]], dtype=F64)
-    end = torch.tensor([[math.pi / 2 + 0.8, 1.5]], dtype=F64)
-    nodes = (start + torch.linspace(0, 1, 9, dtype=F64)[:, None] * (end - start))[None]
+    _, plain = _sphere_charts()
+    nodes = _equator_path(1.5)
     free = path_energy.minimize_path_energy(plain, nodes, 1e-10, 50, hessian="auto")
     assert bool(free[2].all()) and not bool(free[3].any()) and int(free[1]) > 8
     capped_gn = path_energy.minimize_path_energy(plain, nodes, 1e-10, 8, hessian="gauss-newton")

@@ -32,6 +32,9 @@ from sklearn.utils.extmath import svd_flip
 from geomstats_gen import GeneratedManifold, LinearDecoder, SphereChart
 from geomstats_gen.learning.pca import TangentPCA, svd_flip_torch
 
+# One thread (tiny LAPACK calls: ~12 ms each with two threads on a busy 2-core machine).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 RADIUS = 2.0
 
 # Gradient descent of FrechetMean stops when the squared metric norm of the
@@ -44,21 +47,6 @@ TIGHT = dict(epsilon=1e-15, max_iter=64)
 # ----------------------------------------------------------------------
 # Spaces and data
 # ----------------------------------------------------------------------
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Run this module on one intra-op thread, then restore.
-
-    The solvers make many tiny LAPACK calls (2 x 2 Cholesky factorisations
-    per path node). With two OpenMP threads on a busy 2-core machine each
-    such call waits for the second thread to be scheduled: ~12 ms instead of
-    ~5 us, which makes one log solve ~20x slower.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def linear_decoder():
     gen = torch.Generator().manual_seed(11)

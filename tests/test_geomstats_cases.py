@@ -60,6 +60,9 @@ from geomstats_cases_support import BoxDataGenerator, drop_inactive_tests, geoms
 import known_geometry as known
 from geomstats_gen import GeneratedManifold
 
+# One thread (tiny LAPACK calls: ~12 ms each with two threads on a busy 2-core machine).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 with geomstats_marks():
     from geomstats.test.data import TestData
     from geomstats.test.parametrizers import DataBasedParametrizer
@@ -82,19 +85,6 @@ SKIP_TRANSPORT = pytest.mark.skip(
 SKIP_INJECTIVITY = pytest.mark.skip(
     reason="injectivity radius: not implemented in Geomstats for a general metric"
 )
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """One intra-op thread for this module (restored after).
-
-    The solvers make many tiny LAPACK calls; with two OpenMP threads on a
-    busy 2-core machine each costs ~12 ms instead of ~5 us.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def _space(decoder):
