@@ -20,6 +20,7 @@ reduction is only used with grad mode off (``R`` carries no gradient to
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from geomstats_gen.core.jets import LINEAR_MODULES, SequentialJet
 
@@ -63,6 +64,8 @@ class TriangularLinear(nn.Module):
 
     def forward(self, x):
         """``[..., m] -> [..., m]``."""
+        if len(self.bounds) == 2:  # one block: one product, no slices
+            return F.linear(x, self.block0)
         return torch.cat(
             [x[..., lo:] @ getattr(self, f"block{k}").T for k, lo in enumerate(self.bounds[:-1])],
             dim=-1,

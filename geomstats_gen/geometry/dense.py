@@ -21,6 +21,8 @@ segment. That one decode per segment tells two things:
   polygons gives the length of the decoded interpolant to ``O(h^4)``.
 """
 
+import functools
+
 import torch
 
 from geomstats_gen.core.checks import check_finite
@@ -35,6 +37,7 @@ __all__ = [
     "midpoint_checks",
     "node_velocities",
     "resample",
+    "subdivide",
 ]
 
 # Fourth-order finite differences on a uniform grid (step 1), as weights of
@@ -47,20 +50,8 @@ _FD_START = (
 _FD_CENTRE = (1 / 12, -2 / 3, 0.0, 2 / 3, -1 / 12)
 
 
-def node_velocities(nodes):
-    """Velocities ``dz/dt`` at the nodes of paths sampled at ``t_i = i / T``.
-
-    Fourth-order finite differences (one-sided at the two first and two
-    last nodes); second order with 3 or 4 nodes.
-
-    Parameters
-    ----------
-    nodes : torch.Tensor, shape=[p, T + 1, d]
-
-    Returns
-    -------
-    velocities : torch.Tensor, shape=[p, T + 1, d]
-    """
+def _velocity_stencil(nodes):
+    """The finite differences of :func:`node_velocities`, term by term."""
     n_segments = nodes.shape[1] - 1
     if n_segments < 4:
         return n_segments * torch.gradient(nodes, dim=1)[0]
@@ -72,6 +63,67 @@ def node_velocities(nodes):
         out[:, row] = sum(w * head[:, k] for k, w in enumerate(weights))
         out[:, -1 - row] = -sum(w * tail[:, k] for k, w in enumerate(weights))
     return n_segments * out
+
+
+def _midpoints(nodes):
+    n_segments = nodes.shape[1] - 1
+    t = (torch.arange(n_segments, dtype=nodes.dtype, device=nodes.device) + 0.5) / n_segments
+    return hermite(nodes, _velocity_stencil(nodes), t)
+
+
+def _subdivision(nodes):
+    return interleave(nodes, _midpoints(nodes))
+
+
+def _resampling(n_segments):
+    def resampled(nodes):
+        t = torch.linspace(0, 1, n_segments + 1, dtype=nodes.dtype, device=nodes.device)
+        out = hermite(nodes, _velocity_stencil(nodes), t)
+        out[:, 0], out[:, -1] = nodes[:, 0], nodes[:, -1]
+        return out
+
+    return resampled
+
+
+_MAPS = {
+    "velocities": lambda _n: _velocity_stencil,
+    "midpoints": lambda _n: _midpoints,
+    "subdivision": lambda _n: _subdivision,
+    "resampling": _resampling,
+}
+
+
+@functools.lru_cache(maxsize=512)
+def _map_matrix(kind, n_nodes, n_out, dtype, device):
+    # The map applied to the identity (one path of ``n_nodes`` "coordinates"),
+    # in float64: its matrix, ``[rows, n_nodes]``.
+    identity = torch.eye(n_nodes, dtype=torch.float64)[None]
+    return _MAPS[kind](n_out)(identity)[0].to(dtype=dtype, device=device)
+
+
+def _apply_map(kind, nodes, n_out=None):
+    """One of the linear maps of the nodes above, as one product with its cached matrix."""
+    matrix = _map_matrix(kind, nodes.shape[1], n_out, nodes.dtype, nodes.device)
+    return torch.matmul(matrix, nodes)
+
+
+def node_velocities(nodes):
+    """Velocities ``dz/dt`` at the nodes of paths sampled at ``t_i = i / T``.
+
+    Fourth-order finite differences (one-sided at the two first and two
+    last nodes); second order with 3 or 4 nodes. Like the other linear maps
+    of the nodes here (midpoints, subdivision, resampling), one product with
+    a matrix made once per number of nodes, dtype and device.
+
+    Parameters
+    ----------
+    nodes : torch.Tensor, shape=[p, T + 1, d]
+
+    Returns
+    -------
+    velocities : torch.Tensor, shape=[p, T + 1, d]
+    """
+    return _apply_map("velocities", nodes)
 
 
 def hermite(nodes, velocities, t):
@@ -106,17 +158,23 @@ def hermite(nodes, velocities, t):
 
 def hermite_midpoints(nodes):
     """The interpolant at the middle of every segment, ``[p, T + 1, d] -> [p, T, d]``."""
-    n_segments = nodes.shape[1] - 1
-    t = (torch.arange(n_segments, dtype=nodes.dtype, device=nodes.device) + 0.5) / n_segments
-    return hermite(nodes, node_velocities(nodes), t)
+    return _apply_map("midpoints", nodes)
+
+
+def subdivide(nodes):
+    """Nodes and the interpolant's segment midpoints: paths with twice the segments.
+
+    ``interleave(nodes, hermite_midpoints(nodes))`` in one product,
+    ``[p, T + 1, d] -> [p, 2 T + 1, d]``.
+    """
+    return _apply_map("subdivision", nodes)
 
 
 def resample(nodes, n_segments):
     """The interpolant at ``n_segments + 1`` equally spaced times (the nodes when equal)."""
     if nodes.shape[1] - 1 == n_segments:
         return nodes
-    t = torch.linspace(0, 1, n_segments + 1, dtype=nodes.dtype, device=nodes.device)
-    out = hermite(nodes, node_velocities(nodes), t)
+    out = _apply_map("resampling", nodes, n_segments)
     out[:, 0], out[:, -1] = nodes[:, 0], nodes[:, -1]
     return out
 
@@ -140,8 +198,6 @@ def midpoint_checks(chart, nodes, decoded):
     dense_length : torch.Tensor, shape=[p]
         Length of the decoded interpolant (Richardson extrapolation of the
         polygons through ``T + 1`` and ``2 T + 1`` of its points).
-    mids : torch.Tensor, shape=[p, T, d]
-        The midpoints (the new nodes of a refined path).
     """
     mids = hermite_midpoints(nodes)
     g_mid = chart.decode_nodes(mids)
@@ -156,7 +212,7 @@ def midpoint_checks(chart, nodes, decoded):
         decoded[:, 1:] - g_mid, dim=-1
     )
     dense_length = (4 * halves.sum(-1) - chords.sum(-1)) / 3
-    return deviation, dense_length, mids
+    return deviation, dense_length
 
 
 def interleave(nodes, mids):

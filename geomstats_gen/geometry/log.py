@@ -47,9 +47,8 @@ from geomstats_gen.core.checks import (
 from geomstats_gen.geometry.dense import (
     dense_geodesic,
     extrapolated_start,
-    hermite_midpoints,
-    interleave,
     midpoint_checks,
+    subdivide,
 )
 from geomstats_gen.geometry.exp import GeodesicODEExpSolver
 from geomstats_gen.geometry.path_energy import (
@@ -263,15 +262,18 @@ class DiscreteEnergyLogSolver(LogSolver):
             )
         out = ResultBuilder(chart, z_start, finest)
         todo = (~(z_start == z_end).all(-1)).nonzero().squeeze(-1)
-        # The ends' Jacobians, once: the immersion check, the first
-        # velocity, and the blocks of the end segments that warm-start each
-        # finer resolution.
+        # The ends' values and Jacobians, once: the immersion check, the
+        # first velocity, the blocks of the end segments that warm-start
+        # each finer resolution, the energies of every resolution.
+        # ``ends``: (J(z_start), J(z_end), g(z_start), g(z_end)).
         if conds is not None and n_pairs:
-            ends = chart.jacobian(torch.cat([z_start, z_end])).chunk(2)
-            conds.append((jacobian_condition(ends[1]), jacobian_condition(ends[0])))
+            values, jacobians = chart.value_and_jacobian(torch.cat([z_start, z_end]))
+            ends = jacobians.chunk(2) + values.chunk(2)
+            conds.append(jacobian_condition(jacobians).chunk(2)[::-1])
             ends = tuple(end[todo] for end in ends)
         elif todo.numel():
-            ends = chart.jacobian(torch.cat([z_start[todo], z_end[todo]])).chunk(2)
+            values, jacobians = chart.value_and_jacobian(torch.cat([z_start[todo], z_end[todo]]))
+            ends = jacobians.chunk(2) + values.chunk(2)
         if todo.numel():
             self._refine(chart, z_start[todo], z_end[todo], todo, out, max_pairs * finest, ends)
         return out.result()
@@ -287,7 +289,8 @@ class DiscreteEnergyLogSolver(LogSolver):
             minimize_path_energy(
                 chart, nodes[i : i + per], tol, self.max_iter, hessian=self.method,
                 newton=None if newton is None else newton[i : i + per],
-                blocks=part(blocks, i), end_jacobians=part(ends, i), return_decoded=True,
+                blocks=part(blocks, i), end_jacobians=part(ends[:2], i), return_decoded=True,
+                end_values=part(ends[2:], i),
             )
             for i in range(0, nodes.shape[0], per)
         ]
@@ -323,14 +326,14 @@ class DiscreteEnergyLogSolver(LogSolver):
                     chord=chord, velocity=velocity, length=length, vel_x=vel_x, nodes=nodes,
                     jumped=torch.zeros_like(chord, dtype=torch.bool),
                 )
-                nodes = extrapolated_start(interleave(nodes, hermite_midpoints(nodes)), coarse)
+                nodes = extrapolated_start(subdivide(nodes), coarse)
                 blocks = refine_blocks(blocks)
                 n_seg *= 2
                 continue
             factor = 15.0 if self.extrapolate else 3.0
             error = SAFETY * (length - prev["length"]).abs() / factor
             log_error = SAFETY * torch.linalg.vector_norm(vel_x - prev["vel_x"], dim=-1) / factor
-            deviation, dense_length, mids = midpoint_checks(chart, nodes, decoded)
+            deviation, dense_length = midpoint_checks(chart, nodes, decoded)
             scale = torch.linalg.vector_norm(decoded, dim=-1).amax(-1)
             floor = 8 * eps * (n_seg / decoded.shape[-1]) ** 0.5 * scale
             bias = rounding_bias(n_seg, eps * scale, chord)
@@ -362,7 +365,7 @@ class DiscreteEnergyLogSolver(LogSolver):
             )
             iterations, newton = iterations[keep], newton[keep]
             ends = tuple(end[keep] for end in ends)
-            nodes = extrapolated_start(interleave(nodes[keep], mids[keep]), coarse, restarted)
+            nodes = extrapolated_start(subdivide(nodes[keep]), coarse, restarted)
             # A path that jumps between layers stays in that local minimum
             # when refined: restart it from the straight latent line, at the
             # new resolution (and with fresh blocks).

@@ -6,10 +6,12 @@ an interior node is ``-T J_i^T (g_{i+1} - 2 g_i + g_{i-1})`` and its Hessian
 is block tridiagonal (see :func:`minimize_path_energy`).
 """
 
+import numpy as np
 import torch
 
 from geomstats_gen.core.chart import as_chart
 from geomstats_gen.core.linalg import block_tridiagonal_solve, pullback_solve
+from geomstats_gen.geometry.step_control import PathControl, RowSet, assemble
 
 __all__ = [
     "energy_and_chords",
@@ -72,6 +74,7 @@ def minimize_path_energy(
     blocks=None,
     end_jacobians=None,
     return_decoded=False,
+    end_values=None,
 ):
     """Damped Newton on the discrete path energy, batched over paths.
 
@@ -132,6 +135,9 @@ def minimize_path_energy(
     return_decoded : bool
         Also return the decoded paths (known from the last iterations, no
         extra decoder pass).
+    end_values : tuple of torch.Tensor, optional
+        ``(g(z_0), g(z_T))``, shape ``[p, D]`` each, when known (the end
+        points are the same at every resolution of a log).
 
     Returns
     -------
@@ -151,11 +157,6 @@ def minimize_path_energy(
     n_segments = n_nodes - 1
     device = nodes.device
     nodes = nodes.clone()
-    iterations = torch.zeros(n_paths, dtype=torch.int64, device=device)
-    converged = torch.zeros(n_paths, dtype=torch.bool, device=device)
-    use_newton = torch.full((n_paths,), hessian == "newton", device=device)
-    if hessian == "auto" and newton is not None:
-        use_newton = newton.clone()
     if end_jacobians is not None and blocks is None:
         shape = (n_paths, n_segments + 1, dim, dim)
         blocks = (
@@ -164,201 +165,173 @@ def minimize_path_energy(
             torch.zeros(n_paths, dtype=torch.bool, device=device),
         )
     if n_segments < 2 or n_paths == 0 or max_iter < 1:
-        converged[:] = n_segments < 2 or n_paths == 0
-        out = (nodes, iterations, converged, use_newton, blocks)
+        converged = torch.full((n_paths,), n_segments < 2 or n_paths == 0, device=device)
+        use_newton = torch.full((n_paths,), hessian == "newton", device=device)
+        if hessian == "auto" and newton is not None:
+            use_newton = newton.clone()
+        out = (nodes, torch.zeros(n_paths, dtype=torch.int64, device=device), converged,
+               use_newton, blocks)
         return out + (chart.decode_nodes(nodes),) if return_decoded else out
-    gram, cross, valid = (None, None, None) if blocks is None else (
-        blocks[0].clone(), blocks[1].clone(), blocks[2].clone()
+    gram, cross = (None, None) if blocks is None else (blocks[0].clone(), blocks[1].clone())
+    ctl = PathControl(
+        n_paths, nodes.dtype, tol, max_iter, hessian,
+        None if newton is None else newton.cpu().numpy(),
+        None if blocks is None else blocks[2].cpu().numpy(), damping,
+        NEWTON_RATE if chart.has_closed_form_hessian else NEWTON_RATE_AUTODIFF, REUSE_MOVE,
     )
-    # Paths that come with blocks reuse them (and refresh them when slow);
-    # the others compute fresh blocks at every iteration.
-    reuse = torch.zeros(n_paths, dtype=torch.bool, device=device)
-    if valid is not None and hessian != "newton":
-        reuse = valid.clone()
-    fresh = ~reuse
-    lam = torch.full((n_paths,), float(damping), dtype=nodes.dtype, device=device)
-    g_start = chart.decode(nodes[:, 0].contiguous())
-    g_end = chart.decode(nodes[:, -1].contiguous())
+    if end_values is None:
+        end_values = (chart.decode(nodes[:, 0].contiguous()), chart.decode(nodes[:, -1].contiguous()))
+    g_start, g_end = end_values
     # g at the interior nodes as they are (every path is active in the
     # first iteration, so every row is filled).
     dec_int = g_start.new_empty((n_paths, n_segments - 1, g_start.shape[-1]))
     eye = torch.eye(dim, dtype=nodes.dtype, device=device)
-    eps = torch.finfo(nodes.dtype).eps
-    prev_move = torch.full((n_paths,), float("inf"), dtype=nodes.dtype, device=device)
     # The first trial step of an iteration is decoded with its graph kept
     # (``carry``): an accepted path's next gradient is then one reverse pass
-    # on it, without a forward pass. ``carried``: each path's row in it.
-    carry, carried = None, torch.full((n_paths,), -1, dtype=torch.int64, device=device)
-    newton_rate = NEWTON_RATE if chart.has_closed_form_hessian else NEWTON_RATE_AUTODIFF
+    # on it, without a forward pass (``ctl.carried``: each path's row in it).
+    carry = None
     approximate = (
         APPROXIMATE_BLOCKS and gram is not None and not torch.is_grad_enabled()
         and chart.has_approximate_jacobian
     )
     for _ in range(max_iter):
-        # One host transfer per iteration gives the index sets (the paths
-        # still running, those with fresh blocks, those taking Newton steps,
-        # those whose accepted step kept its graph).
-        flags = torch.stack([~converged, fresh | use_newton, use_newton, carried >= 0]).cpu()
-        active_host = flags[0].nonzero().squeeze(-1)
-        if active_host.numel() == 0:
+        # The index sets, from the host's state (the paths still running,
+        # those with fresh blocks, taking Newton steps, on the kept graph);
+        # a RowSet of all the rows indexes nothing.
+        act_h = np.flatnonzero(~ctl.converged)
+        if act_h.size == 0:
             break
-        active = active_host.to(device)
-        jac_host = flags[1][active_host].nonzero().squeeze(-1)
-        jac_rows = jac_host.to(device)
+        act, n_act = RowSet(act_h, n_paths, device), act_h.size
+        jac_mask = (ctl.fresh | ctl.use_newton)[act.pick]
         # With approximate blocks every path takes its value and gradient
         # by reverse passes, the fresh ones their blocks' Jacobians too.
-        pull_mask = torch.ones_like(flags[1][active_host]) if approximate else ~flags[1][active_host]
-        on_carry = pull_mask & flags[3][active_host]
+        pull_mask = np.ones(n_act, dtype=bool) if approximate else ~jac_mask
+        on_carry = pull_mask & (ctl.carried[act.pick] >= 0)
         if carry is None or 2 * int(on_carry.sum()) < carry[1]:
             on_carry[:] = False  # too few of the carried rows to pay for its reverse pass
-        pull_rows = (pull_mask & ~on_carry).nonzero().squeeze(-1).to(device)
-        carry_rows = on_carry.nonzero().squeeze(-1).to(device)
+        jac_rows = RowSet(np.flatnonzero(jac_mask), n_act, device)
+        pull_rows = RowSet(np.flatnonzero(pull_mask & ~on_carry), n_act, device)
+        carry_rows = RowSet(np.flatnonzero(on_carry), n_act, device)
+        newton_rows = RowSet(np.flatnonzero(ctl.use_newton[act.pick]), n_act, device)
         keep_graph = KEEP_TRIAL_GRAPH and bool(pull_mask.any())
-        rows = flags[2][active_host].nonzero().squeeze(-1).to(device)
-        interior = nodes[active, 1:-1]
-        n_act = active.numel()
-        g_int = interior.new_empty((n_act, n_segments - 1, g_start.shape[-1]))
+        interior = act.take(nodes)[:, 1:-1]
+        parts = []  # (rows, decoded interior nodes)
         jac = None
-        if jac_host.numel() and approximate:
-            jac = chart.approximate_jacobian(interior[jac_rows].reshape(-1, dim))
-            jac = jac.reshape(jac_rows.numel(), n_segments - 1, -1, dim)
-        elif jac_host.numel():
-            g_j, jac = chart.value_and_jacobian(interior[jac_rows].reshape(-1, dim))
-            g_int[jac_rows] = g_j.reshape(jac_rows.numel(), n_segments - 1, -1)
-            jac = jac.reshape(jac_rows.numel(), n_segments - 1, -1, dim)
+        if jac_rows.size and approximate:
+            jac = chart.approximate_jacobian(jac_rows.take(interior).reshape(-1, dim))
+            jac = jac.reshape(jac_rows.size, n_segments - 1, -1, dim)
+        elif jac_rows.size:
+            g_j, jac = chart.value_and_jacobian(jac_rows.take(interior).reshape(-1, dim))
+            parts.append((jac_rows, g_j.reshape(jac_rows.size, n_segments - 1, -1)))
+            jac = jac.reshape(jac_rows.size, n_segments - 1, -1, dim)
         pullback = None
-        if pull_rows.numel():
-            g_p, pullback = chart.value_and_pullback(interior[pull_rows].reshape(-1, dim))
-            g_int[pull_rows] = g_p.reshape(pull_rows.numel(), n_segments - 1, -1)
-        if carry_rows.numel():
-            g_int[carry_rows] = dec_int[active[carry_rows]]
-        dec_int[active] = g_int
-        decoded = torch.cat([g_start[active, None], g_int, g_end[active, None]], dim=1)
+        if pull_rows.size:
+            g_p, pullback = chart.value_and_pullback(pull_rows.take(interior).reshape(-1, dim))
+            parts.append((pull_rows, g_p.reshape(pull_rows.size, n_segments - 1, -1)))
+        if carry_rows.size:
+            parts.append((carry_rows, act.at(carry_rows).take(dec_int)))
+        g_int = assemble(parts, (n_act,) + tuple(dec_int.shape[1:]))
+        act.put(dec_int, g_int)
+        decoded = torch.cat([act.take(g_start)[:, None], g_int, act.take(g_end)[:, None]], dim=1)
         energy, chords = energy_and_chords(decoded)
         second_diff = 2 * g_int - decoded[:, :-2] - decoded[:, 2:]
-        grad = interior.new_empty(interior.shape)
+        grads = []
         if jac is not None:
             jac_t = jac.transpose(-1, -2)
             if not approximate:
-                grad[jac_rows] = n_segments * (jac_t @ second_diff[jac_rows, ..., None]).squeeze(-1)
+                grads.append((jac_rows, n_segments * (jac_t @ jac_rows.take(second_diff)[..., None]).squeeze(-1)))
             gram_j = jac_t @ jac
             cross_j = jac_t[:, :-1] @ jac[:, 1:]
             if gram is not None:
-                paths = active[jac_rows]
+                paths = act.at(jac_rows)
                 _store_blocks(gram, cross, paths, gram_j, cross_j, jac, end_jacobians)
-                valid[paths] = True
+                ctl.valid[paths.host] = True
         if pullback is not None:
-            weights = second_diff[pull_rows].reshape(-1, second_diff.shape[-1])
-            grad[pull_rows] = n_segments * pullback(weights).reshape(pull_rows.numel(), -1, dim)
-        if carry_rows.numel():
-            pos = carried[active[carry_rows]]
-            weights = second_diff.new_zeros((carry[1],) + tuple(second_diff.shape[1:]))
-            weights[pos] = second_diff[carry_rows]
-            pulled = carry[0](weights.reshape(-1, weights.shape[-1]))
-            grad[carry_rows] = n_segments * pulled.reshape(carry[1], -1, dim)[pos]
+            weights = pull_rows.take(second_diff).reshape(-1, second_diff.shape[-1])
+            grads.append((pull_rows, n_segments * pullback(weights).reshape(pull_rows.size, -1, dim)))
+        if carry_rows.size:
+            pos = RowSet(ctl.carried[act.at(carry_rows).host], carry[1], device)
+            weights = pos.scatter(carry_rows.take(second_diff))
+            pulled = carry[0](weights.reshape(-1, weights.shape[-1])).reshape(carry[1], -1, dim)
+            grads.append((carry_rows, n_segments * pos.take(pulled)))
+        grad = assemble(grads, interior.shape)
         carry = None
-        carried.fill_(-1)
+        ctl.carried.fill(-1)
         if gram is None:
             diag, off = 2 * n_segments * gram_j, -n_segments * cross_j
         else:
-            diag = 2 * n_segments * gram[active, 1:-1]
-            off = -n_segments * cross[active, 1:-1]
-        if rows.numel():
+            diag = 2 * n_segments * act.take(gram)[:, 1:-1]
+            off = -n_segments * act.take(cross)[:, 1:-1]
+        if newton_rows.size:
             curv = chart.weighted_hessian(
-                interior[rows].reshape(-1, dim),
-                second_diff[rows].reshape(-1, second_diff.shape[-1]),
+                newton_rows.take(interior).reshape(-1, dim),
+                newton_rows.take(second_diff).reshape(-1, second_diff.shape[-1]),
             )
-            diag[rows] = diag[rows] + n_segments * curv.reshape(-1, n_segments - 1, dim, dim)
-        was_fresh = fresh[active] | use_newton[active]
-        fresh[active] = ~reuse[active]
+            newton_rows.add(diag, n_segments * curv.reshape(-1, n_segments - 1, dim, dim))
+        was_fresh = (ctl.fresh | ctl.use_newton)[act.pick]
+        ctl.fresh[act.pick] = ~ctl.reuse[act.pick]
         scale = torch.diagonal(diag, dim1=-2, dim2=-1).abs().mean(dim=(-1, -2))
-        seg_len = chords / n_segments
-        settled = torch.zeros(n_act, dtype=torch.bool, device=device)
+        levels = torch.stack([energy, chords / n_segments, rounding_noise(decoded)])
+        settled = np.zeros(n_act, dtype=bool)
         for attempt in range(max_attempts):
-            # Every path tries a step first; only the rejected ones retry
-            # (one host transfer per retry).
-            if attempt == 0:
-                idx = torch.arange(n_act, device=device)
-            else:
-                idx = (~settled).nonzero().squeeze(-1)
-            if idx.numel() == 0:
+            # Every path tries a step first; only the rejected ones retry.
+            idx = RowSet(np.flatnonzero(~settled), n_act, device)
+            if idx.size == 0:
                 break
-            damp = (lam[active[idx]] * scale[idx])[:, None, None, None] * eye
-            step, pos_def = block_tridiagonal_solve(diag[idx] + damp, off[idx], -grad[idx])
-            candidate = interior[idx] + step
+            rows = act.at(idx)
+            lam = torch.from_numpy(ctl.lam[rows.pick]).to(device)
+            damp = (lam * idx.take(scale))[:, None, None, None] * eye
+            step, pos_def = block_tridiagonal_solve(
+                idx.take(diag) + damp, idx.take(off), -idx.take(grad)
+            )
+            candidate = idx.take(interior) + step
             if attempt == 0 and keep_graph:
                 g_flat, pull_cand = chart.value_and_pullback(candidate.reshape(-1, dim))
                 g_cand = g_flat.reshape(candidate.shape[:-1] + g_flat.shape[-1:])
                 carry = (pull_cand, n_act)
             else:
                 g_cand = chart.decode_nodes(candidate)
-            dec_cand = torch.cat(
-                [g_start[active[idx], None], g_cand, g_end[active[idx], None]], dim=1
-            )
+            dec_cand = torch.cat([rows.take(g_start)[:, None], g_cand, rows.take(g_end)[:, None]], dim=1)
             energy_cand, _ = energy_and_chords(dec_cand)
-            move = torch.linalg.vector_norm(g_cand - g_int[idx], dim=-1).amax(-1)
-            # Converged: the nodes barely move, relative to the segments, or
-            # by no more than the rounding of the decoded values (float32
-            # decoders on short paths reach that floor first).
-            noise = rounding_noise(decoded[idx])
-            goal = torch.maximum(tol * seg_len[idx], noise)
-            # Or the moves shrink geometrically, and what the next ones
-            # would add up to (``move rate / (1 - rate)``) is under it.
-            before = prev_move[active[idx]]
-            rate = torch.where(torch.isfinite(before), move / before, 1.0).clamp(max=1.0)
-            predicted = move * rate / (1 - rate).clamp_min(0.5)
-            small = pos_def & ((move <= goal) | ((rate <= 0.5) & (predicted <= goal)))
-            ok = pos_def & (energy_cand <= energy[idx] * (1 + 8 * eps))
-            # An accepted step that does not lower the energy beyond rounding
-            # means the working precision is exhausted.
-            stalled = ok & (energy[idx] - energy_cand <= 8 * eps * energy[idx])
-            small = small | stalled
-            # Updates by masks, not boolean indexing (no host transfer).
-            rows_now = active[idx]
-            nodes[rows_now, 1:-1] = torch.where(ok[:, None, None], candidate, interior[idx])
-            dec_int[rows_now] = torch.where(ok[:, None, None], g_cand, g_int[idx])
-            slow = ok & (move > 0.1 * prev_move[rows_now])
-            if hessian == "auto":
-                # Slow with fresh blocks: the Newton term is missing. Or, at
-                # its rate, Gauss-Newton would not reach the goal in the
-                # iterations left.
-                crawl = ok & (move > newton_rate * prev_move[rows_now]) & was_fresh[idx]
-                known = torch.isfinite(before) & (rate > 0) & (rate < 1) & (move > goal)
-                need = torch.log(goal / move) / torch.log(torch.where(known, rate, 0.5))
-                late = ok & known & (need > max_iter - 1 - iterations[rows_now])
-                use_newton[rows_now] = use_newton[rows_now] | crawl | late
-            # Slow, or rejected, with approximate blocks: refresh them.
-            fresh[rows_now] = fresh[rows_now] | ((slow | ~ok) & ~was_fresh[idx])
-            if gram is not None and hessian != "newton":
-                # Once the nodes move by 1 % of a segment, the Jacobians
-                # barely change from one iteration to the next: reuse them.
-                near = ok & was_fresh[idx] & (move <= REUSE_MOVE * seg_len[idx])
-                reuse[rows_now] = reuse[rows_now] | near
-            prev_move[rows_now] = torch.where(ok, move, prev_move[rows_now])
-            lam[rows_now] = torch.where(
-                ok, torch.clamp(lam[rows_now] / 10, min=1e-12), lam[rows_now] * 10
+            move = torch.linalg.vector_norm(g_cand - idx.take(g_int), dim=-1).amax(-1)
+            # One transfer per trial: what the host decides from.
+            stats = [energy_cand, move, pos_def.to(move.dtype)]
+            if attempt == 0:
+                host = torch.cat([torch.stack(stats), levels]).cpu().numpy()
+                known = host[3:]
+            else:
+                host = torch.stack(stats).cpu().numpy()
+            ok, done = ctl.judge(
+                rows.pick, was_fresh[idx.pick], *known[:, idx.pick], host[0], host[1], host[2] > 0
             )
-            settled[idx] = settled[idx] | ok | small
-            converged[rows_now] = converged[rows_now] | small
+            accepted = RowSet(np.flatnonzero(ok), idx.size, device)
+            if accepted.size:
+                into = rows.at(accepted)
+                into.put(nodes, accepted.take(candidate), inner=slice(1, -1))
+                into.put(dec_int, accepted.take(g_cand))
+            settled[idx.pick] |= done
             if attempt == 0 and carry is not None:
-                carried[rows_now] = torch.where(ok, idx, -1)
-        iterations[active] += 1
-    blocks = None if gram is None else (gram, cross, valid)
-    out = (nodes, iterations, converged, use_newton, blocks)
+                ctl.carried[rows.pick] = np.where(ok, idx.host, -1)
+        ctl.iterations[act.pick] += 1
+    blocks = None if gram is None else (gram, cross, torch.from_numpy(ctl.valid).to(device))
+    out = (
+        nodes, torch.from_numpy(ctl.iterations).to(device), torch.from_numpy(ctl.converged).to(device),
+        torch.from_numpy(ctl.use_newton).to(device), blocks,
+    )
     if return_decoded:
         out = out + (torch.cat([g_start[:, None], dec_int, g_end[:, None]], dim=1),)
     return out
 
 
 def _store_blocks(gram, cross, paths, gram_int, cross_int, jac, end_jacobians):
-    """Write fresh blocks of some paths' interior nodes, and of their two end segments."""
-    j_start, j_end = (e[paths] for e in end_jacobians)
-    gram[paths, 1:-1] = gram_int
-    cross[paths, 1:-1] = cross_int
-    cross[paths, 0] = j_start.transpose(-1, -2) @ jac[:, 0]
-    cross[paths, -1] = jac[:, -1].transpose(-1, -2) @ j_end
-    gram[paths, 0] = j_start.transpose(-1, -2) @ j_start
-    gram[paths, -1] = j_end.transpose(-1, -2) @ j_end
+    """Write fresh blocks of some paths' (a RowSet) interior nodes, and of their two end segments."""
+    j_start, j_end = (paths.take(e) for e in end_jacobians)
+    paths.put(gram, gram_int, inner=slice(1, -1))
+    paths.put(cross, cross_int, inner=slice(1, -1))
+    paths.put(cross, j_start.transpose(-1, -2) @ jac[:, 0], inner=0)
+    paths.put(cross, jac[:, -1].transpose(-1, -2) @ j_end, inner=-1)
+    paths.put(gram, j_start.transpose(-1, -2) @ j_start, inner=0)
+    paths.put(gram, j_end.transpose(-1, -2) @ j_end, inner=-1)
 
 
 def refine_blocks(blocks):
