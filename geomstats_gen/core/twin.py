@@ -15,6 +15,7 @@ analytic chart computes in whatever dtype it is given), has no twin.
 """
 
 import copy
+import itertools
 
 import torch
 
@@ -25,7 +26,10 @@ __all__ = ["LowPrecisionTwin"]
 
 
 def _weights(decoder):
-    return [t for t in decoder.state_dict(keep_vars=True).values() if t.is_floating_point()]
+    # parameters and buffers (not state_dict(), several times dearer: this
+    # runs at every solve)
+    tensors = itertools.chain(decoder.parameters(), decoder.buffers())
+    return [t for t in tensors if t.is_floating_point()]
 
 
 class LowPrecisionTwin:
