@@ -72,20 +72,34 @@ ACTIVATIONS = {
 }
 
 
-def elementwise_step(d1, d2, t, s, vs, ws):
+def _combine(coefs, t):
+    """``sum_m coefs[:, k, m] t[:, m]``: ``[n, k, m] x [n, m, ...] -> [n, k, ...]``."""
+    return (coefs @ t.flatten(2)).reshape(coefs.shape[:2] + t.shape[2:])
+
+
+def elementwise_step(d1, d2, t, s, vs, ws, out=None):
     """Tangents and second-order terms through an elementwise map with derivatives ``d1, d2``.
 
     ``t -> d1 t`` and ``s -> d1 s + d2 t_v t_w`` (``t_v = vs . t``); ``s``
     None means zero so far, ``d2`` None a map without curvature. Shapes:
     ``d1, d2 [n, ...]``, ``t [n, m, ...]``, ``s [n, k, ...]``, ``vs, ws [n, k, m]``.
+    With ``out`` (``[n, m + k, ...]``, and second derivatives asked for and
+    not all zero), the new ``t`` and ``s`` are written into it and returned
+    as its views (the rows of the next layer's one product, without a copy).
     """
     d1 = d1.unsqueeze(1)
-    if vs is not None:
-        if s is not None:
-            s = d1 * s
-        if d2 is not None:
-            t_v = torch.einsum("nkm,nm...->nk...", vs, t)
-            t_w = t_v if ws is vs else torch.einsum("nkm,nm...->nk...", ws, t)
-            term = d2.unsqueeze(1) * t_v * t_w
-            s = term if s is None else s + term
-    return d1 * t, s
+    m = t.shape[1]
+    t_new = d1 * t if out is None else torch.mul(d1, t, out=out[:, :m])
+    if vs is None or (s is None and d2 is None):
+        return t_new, s
+    slot = None if out is None else out[:, m:]
+    if d2 is None:
+        return t_new, d1 * s if slot is None else torch.mul(d1, s, out=slot)
+    t_v = _combine(vs, t)
+    t_w = t_v if ws is vs else _combine(ws, t)
+    curved = d2.unsqueeze(1) * t_v
+    if s is None:
+        return t_new, curved * t_w if slot is None else torch.mul(curved, t_w, out=slot)
+    if slot is None:
+        return t_new, torch.addcmul(d1 * s, curved, t_w)
+    return t_new, torch.addcmul(d1 * s, curved, t_w, out=slot)

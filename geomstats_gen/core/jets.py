@@ -69,6 +69,11 @@ def _linear_part(layer, t):
     return out.reshape(t.shape[:2] + out.shape[1:])
 
 
+def _fusable(kind):
+    """Whether a layer of type ``kind`` takes its value and tangent rows in one product."""
+    return kind is nn.Linear or kind in LINEAR_MODULES
+
+
 def _affine_ok(layer):
     """Whether ``layer`` is an affine layer :func:`_linear_part` handles exactly."""
     kind = type(layer)
@@ -241,27 +246,45 @@ class SequentialJet(Jet):
             None without ``vs``.
         """
         x, t, s = z, tangents, None
+        # The rows (value, tangents, second-order terms) of the next linear
+        # layer's one product, when the last activation wrote them into one
+        # tensor: no copy before the product.
+        stacked = None
         for i, layer in enumerate(self.layers):
             kind = type(layer)
             if kind not in ACTIVATIONS:
                 if not value and i > self._last_activation:
                     x = None  # no activation needs it from here on
-                if s is not None and (kind is nn.Linear or kind in LINEAR_MODULES):  # one product
+                if s is not None and _fusable(kind):  # one product
                     lead, m = int(x is not None), t.shape[1]
-                    rows = [t, s] if x is None else [x.unsqueeze(1), t, s]
-                    out = _linear_part(layer, torch.cat(rows, dim=1))
+                    if stacked is None or stacked.shape[1] != lead + m + s.shape[1]:
+                        stacked = torch.cat([t, s] if x is None else [x.unsqueeze(1), t, s], dim=1)
+                    out = _linear_part(layer, stacked)
                     t, s = out[:, lead : lead + m], out[:, lead + m :]
                     if x is not None:
                         bias = getattr(layer, "bias", None)
                         x = out[:, 0] if bias is None else out[:, 0] + bias
+                    stacked = None
                     continue
+                stacked = None
                 x = None if x is None else layer(x)
                 t = _linear_part(layer, t)
                 s = None if s is None else _linear_part(layer, s)
                 continue
             y = layer(x)
             d1, d2 = ACTIVATIONS[kind](layer, x, y)
-            t, s = elementwise_step(d1, d2, t, s, vs, ws)
+            stacked, out = None, None
+            after = self.layers[i + 1] if i + 1 < len(self.layers) else None
+            if (
+                vs is not None and (s is not None or d2 is not None) and _fusable(type(after))
+                and not torch.is_grad_enabled()  # out= arguments take no autograd
+            ):
+                lead = int(value or i + 1 <= self._last_activation)
+                stacked = y.new_empty((y.shape[0], lead + t.shape[1] + vs.shape[1]) + y.shape[1:])
+                out = stacked[:, lead:]
+                if lead:
+                    stacked[:, 0] = y
+            t, s = elementwise_step(d1, d2, t, s, vs, ws, out=out)
             x = y
         n_points = z.shape[0]
         n_out = math.prod(t.shape[2:])
