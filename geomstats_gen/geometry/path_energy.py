@@ -180,7 +180,7 @@ def minimize_path_energy(
         NEWTON_RATE if chart.has_closed_form_hessian else NEWTON_RATE_AUTODIFF, REUSE_MOVE,
     )
     if end_values is None:
-        end_values = (chart.decode(nodes[:, 0].contiguous()), chart.decode(nodes[:, -1].contiguous()))
+        end_values = tuple(chart.decode(nodes[:, k].contiguous()) for k in (0, -1))
     g_start, g_end = end_values
     # g at the interior nodes as they are (every path is active in the
     # first iteration, so every row is filled).
@@ -239,7 +239,8 @@ def minimize_path_energy(
         if jac is not None:
             jac_t = jac.transpose(-1, -2)
             if not approximate:
-                grads.append((jac_rows, n_segments * (jac_t @ jac_rows.take(second_diff)[..., None]).squeeze(-1)))
+                pulled = (jac_t @ jac_rows.take(second_diff)[..., None]).squeeze(-1)
+                grads.append((jac_rows, n_segments * pulled))
             gram_j = jac_t @ jac
             cross_j = jac_t[:, :-1] @ jac[:, 1:]
             if gram is not None:
@@ -248,7 +249,8 @@ def minimize_path_energy(
                 ctl.valid[paths.host] = True
         if pullback is not None:
             weights = pull_rows.take(second_diff).reshape(-1, second_diff.shape[-1])
-            grads.append((pull_rows, n_segments * pullback(weights).reshape(pull_rows.size, -1, dim)))
+            pulled = pullback(weights).reshape(pull_rows.size, -1, dim)
+            grads.append((pull_rows, n_segments * pulled))
         if carry_rows.size:
             pos = RowSet(ctl.carried[act.at(carry_rows).host], carry[1], device)
             weights = pos.scatter(carry_rows.take(second_diff))
@@ -291,7 +293,9 @@ def minimize_path_energy(
                 carry = (pull_cand, n_act)
             else:
                 g_cand = chart.decode_nodes(candidate)
-            dec_cand = torch.cat([rows.take(g_start)[:, None], g_cand, rows.take(g_end)[:, None]], dim=1)
+            dec_cand = torch.cat(
+                [rows.take(g_start)[:, None], g_cand, rows.take(g_end)[:, None]], dim=1
+            )
             energy_cand, _ = energy_and_chords(dec_cand)
             move = torch.linalg.vector_norm(g_cand - idx.take(g_int), dim=-1).amax(-1)
             # One transfer per trial: what the host decides from.
@@ -315,7 +319,7 @@ def minimize_path_energy(
         ctl.iterations[act.pick] += 1
     blocks = None if gram is None else (gram, cross, torch.from_numpy(ctl.valid).to(device))
     out = (
-        nodes, torch.from_numpy(ctl.iterations).to(device), torch.from_numpy(ctl.converged).to(device),
+        nodes, *(torch.from_numpy(a).to(device) for a in (ctl.iterations, ctl.converged)),
         torch.from_numpy(ctl.use_newton).to(device), blocks,
     )
     if return_decoded:
@@ -324,7 +328,7 @@ def minimize_path_energy(
 
 
 def _store_blocks(gram, cross, paths, gram_int, cross_int, jac, end_jacobians):
-    """Write fresh blocks of some paths' (a RowSet) interior nodes, and of their two end segments."""
+    """Write fresh blocks of the interior nodes of ``paths`` (a RowSet), and of their end segments."""
     j_start, j_end = (paths.take(e) for e in end_jacobians)
     paths.put(gram, gram_int, inner=slice(1, -1))
     paths.put(cross, cross_int, inner=slice(1, -1))
