@@ -57,7 +57,6 @@ class PathControl:
         self.eps = float(torch.finfo(dtype).eps)
         self.tol, self.max_iter, self.hessian = tol, max_iter, hessian
         self.newton_rate, self.reuse_move = newton_rate, reuse_move
-        self.blocks = valid is not None
         self.converged = np.zeros(n_paths, dtype=bool)
         self.use_newton = np.full(n_paths, hessian == "newton")
         if hessian == "auto" and newton is not None:
@@ -127,7 +126,7 @@ class PathControl:
             self.use_newton[rows] |= crawl | late
         # Slow, or rejected, with approximate blocks: refresh them.
         self.fresh[rows] |= (slow | ~ok) & ~was_fresh
-        if self.blocks and self.hessian != "newton":
+        if self.valid is not None and self.hessian != "newton":
             # Once the nodes move by 1 % of a segment, the Jacobians barely
             # change from one iteration to the next: reuse them.
             self.reuse[rows] |= ok & was_fresh & (move <= self.reuse_move * seg_len)
