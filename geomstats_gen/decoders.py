@@ -117,29 +117,59 @@ class SphereChart(nn.Module):
         super().__init__()
         self.radius = _positive_float(radius, "radius")
 
+    def _parts(self, z):
+        """``r (sin, cos)(theta)``, its products with ``(cos, sin)(phi)``, and the value.
+
+        Shapes ``[n, 2]``, ``[n, 4]`` (``x, y, r cos(theta) cos(phi), r
+        cos(theta) sin(phi)``) and ``[n, 3]``. One sine and one cosine for
+        both angles; :meth:`forward` and :meth:`closed_form_derivatives`
+        share it, so their values agree to the last bit.
+        """
+        sin, cos = torch.sin(z), torch.cos(z)
+        phi = torch.cat([cos[..., 1:], sin[..., 1:]], dim=-1)
+        theta = torch.cat([sin[..., :1], cos[..., :1]], dim=-1)
+        if self.radius != 1.0:
+            # A product with a Python scalar runs Python decompositions under
+            # torch.func transforms (torch 2.13): skipped for the unit sphere.
+            theta = self.radius * theta
+        products = (theta[..., :, None] * phi[..., None, :]).flatten(-2)
+        return theta, products, torch.cat([products[..., :2], theta[..., 1:]], dim=-1)
+
     def forward(self, z):
         """Map ``[n, 2]`` points ``(theta, phi)`` to ``[n, 3]``."""
-        theta, phi = z[..., 0], z[..., 1]
-        sin_t = torch.sin(theta)
-        unit = torch.stack(
-            [sin_t * torch.cos(phi), sin_t * torch.sin(phi), torch.cos(theta)], dim=-1
-        )
-        # A product with a Python scalar runs Python decompositions under
-        # torch.func transforms (torch 2.13): skip it for the unit sphere.
-        return unit if self.radius == 1.0 else self.radius * unit
+        return self._parts(z)[2]
 
     def closed_form_derivatives(self, z):
         """Value ``[n, 3]``, Jacobian ``[n, 3, 2]`` and Hessian ``[n, 3, 2, 2]``."""
-        r = self.radius
-        theta, phi = z[..., 0], z[..., 1]
-        st, ct, sp, cp = torch.sin(theta), torch.cos(theta), torch.sin(phi), torch.cos(phi)
-        zero = torch.zeros_like(theta)
-        unit = torch.stack([st * cp, st * sp, ct], dim=-1)
-        value = unit if r == 1.0 else r * unit  # as in forward, to the last bit
-        x, y = value[..., 0], value[..., 1]
-        columns = ([r * ct * cp, r * ct * sp, -r * st], [-y, x, zero])
-        seconds = ([-x, -y, -r * ct], [-r * ct * sp, r * ct * cp, zero], [-x, -y, zero])
-        return _stack_derivatives(value, columns, seconds)
+        theta, products, value = self._parts(z)
+        # Every entry of the Jacobian and the Hessian is one of the six
+        # features, or its negative, or zero: one product with a signed
+        # selection matrix (exact: one nonzero term per entry).
+        features = torch.cat([products, theta], dim=-1)
+        both = features @ _sphere_selection(features.dtype, features.device)
+        shape = value.shape[:-1] + (3, 2)
+        return value, both[..., :6].reshape(shape), both[..., 6:].reshape(shape + (2,))
+
+
+# Entries of the sphere's derivatives, as (+-1 + feature index) of
+# (x, y, r cos(theta) cos(phi), r cos(theta) sin(phi), r sin(theta),
+# r cos(theta)), 0 for none. Jacobian rows (d_theta, d_phi) of x, y, z:
+# (ct cp, -y), (ct sp, x), (-st, 0). Hessian (00, 01, 10, 11) of x, y, z:
+# -g along theta twice, the turned d_theta across, -(x, y, 0) along phi twice.
+_SPHERE_ENTRIES = (3, -2, 4, 1, -5, 0) + (-1, -4, -4, -1, -2, 3, 3, -2, -6, 0, 0, 0)
+_SPHERE_SELECTIONS = {}
+
+
+def _sphere_selection(dtype, device):
+    """The ``[6, 18]`` matrix of :data:`_SPHERE_ENTRIES`, cached by dtype and device."""
+    key = (dtype, device)
+    if key not in _SPHERE_SELECTIONS:
+        matrix = torch.zeros(6, len(_SPHERE_ENTRIES), dtype=dtype)
+        for column, entry in enumerate(_SPHERE_ENTRIES):
+            if entry:
+                matrix[abs(entry) - 1, column] = math.copysign(1.0, entry)
+        _SPHERE_SELECTIONS[key] = matrix.to(device)
+    return _SPHERE_SELECTIONS[key]
 
 
 class TorusChart(nn.Module):

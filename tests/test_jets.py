@@ -102,6 +102,22 @@ def test_sequential_jets_equal_autograd(kind):
     _assert_same(chart, _wrapped(decoder), z, v, w)
 
 
+def test_softplus_jets_on_both_sides_of_the_threshold_with_and_without_grad():
+    """beta = 1 (the models' softplus) with a threshold the inputs cross: the
+    same derivatives as autograd, and a jet Jacobian that can be
+    differentiated again (its sigmoid is kept for the backward pass)."""
+    decoder = _mlp(nn.Softplus(threshold=0.5))
+    chart = DecoderChart(decoder, 3)
+    z, v, w = _points(6, 3, scale=1.5)
+    _assert_same(chart, _wrapped(decoder), z, v, w)
+    layer = decoder[0]
+    assert bool(((layer(z) > 0.5).any() & (layer(z) < 0.5).any()).item())
+    z_grad = z.clone().requires_grad_(True)
+    grad = torch.autograd.grad(chart.jacobian(z_grad).sum(), z_grad)[0]
+    ref = torch.autograd.grad(_wrapped(decoder).jacobian(z_grad).sum(), z_grad)[0]
+    assert torch.allclose(grad, ref, rtol=1e-10, atol=1e-12)
+
+
 def test_convolutional_decoder_jets_equal_autograd():
     # The zoo's conv decoder (dense layers, unflatten, transposed convolutions,
     # flatten) with a strided convolution appended.

@@ -41,10 +41,16 @@ def _elu(layer, a, y):
 
 
 def _softplus(layer, a, y):
-    scaled = layer.beta * a
-    linear = (scaled > layer.threshold).to(a.dtype)
+    # torch's softplus is the identity where beta a > threshold
+    scaled = a if layer.beta == 1 else layer.beta * a
+    linear = scaled > layer.threshold
     s = torch.sigmoid(scaled)
-    return linear + (1 - linear) * s, (1 - linear) * layer.beta * s * (1 - s)
+    curve = s * (1 - s)
+    if layer.beta != 1:
+        curve = layer.beta * curve
+    # in place but where sigmoid's backward needs s
+    d1 = s.masked_fill(linear, 1.0) if s.requires_grad else s.masked_fill_(linear, 1.0)
+    return d1, curve.masked_fill_(linear, 0.0)
 
 
 def _silu(layer, a, y):
