@@ -24,6 +24,7 @@ import torch
 from geomstats_gen import DecoderChart, GeneratedManifold, LinearDecoder, SphereChart, make_mlp
 from geomstats_gen.core import autodiff, reverse
 from geomstats_gen.core.reverse import jacobian_and_second_by_reverse
+from geomstats_gen.core.twin import LowPrecisionTwin
 from geomstats_gen.geometry.adaptive import dop853, dopri5
 from geomstats_gen.geometry.log import DiscreteEnergyLogSolver
 from geomstats_gen.geometry import path_energy
@@ -372,6 +373,12 @@ def test_float32_twin_jacobians_precondition_without_changing_answers(monkeypatc
     # Not for float32 decoders, analytic charts, or with grad mode on.
     assert not DecoderChart(make_mlp([3, 8, 5], seed=0, dtype=torch.float32), 3).has_approximate_jacobian
     assert not DecoderChart(SphereChart(1.0), 2, dtype=F64).has_approximate_jacobian
+    # Nor for a decoder with float32 weights anywhere, first or last.
+    for index in (0, -1):
+        mixed = make_mlp([3, 8, 5], seed=0, dtype=F64)
+        mixed[index].float()
+        assert LowPrecisionTwin(mixed).get() is None
+    assert LowPrecisionTwin(make_mlp([3, 8, 5], seed=0, dtype=F64)).get() is not None
     assert chart.approximate_jacobian(z) is None  # grad mode is on here
     # The log's answers do not depend on it.
     gen = torch.Generator().manual_seed(5)

@@ -25,11 +25,12 @@ from geomstats_gen.core.jets import jet_of
 __all__ = ["LowPrecisionTwin"]
 
 
-def _weights(decoder):
+def _weights(decoder, first=False):
     # parameters and buffers (not state_dict(), several times dearer: this
-    # runs at every solve)
+    # runs at every solve); with ``first``, only the first of them (or none)
     tensors = itertools.chain(decoder.parameters(), decoder.buffers())
-    return [t for t in tensors if t.is_floating_point()]
+    floating = (t for t in tensors if t.is_floating_point())
+    return list(itertools.islice(floating, 1)) if first else list(floating)
 
 
 class LowPrecisionTwin:
@@ -69,8 +70,13 @@ class LowPrecisionTwin:
         decoder = self.decoder
         if not isinstance(decoder, torch.nn.Module):
             return None
+        # the first floating weight decides for most decoders (float32 ones
+        # at every solve), without listing them all
+        first = next(iter(_weights(decoder, first=True)), None)
+        if first is None or first.dtype != torch.float64:
+            return None
         weights = _weights(decoder)
-        if not weights or any(t.dtype != torch.float64 for t in weights):
+        if any(t.dtype != torch.float64 for t in weights):
             return None
         key = self._version_key(weights)
         if key != self._key:
