@@ -353,7 +353,9 @@ class DiscreteEnergyLogSolver(LogSolver):
                 energy=energy, iterations=iterations, shortcut=shortcut, converged=resolved,
             )
             fin = done.nonzero().squeeze(-1)
-            out.record(index[fin], z_start[fin], {k: v[fin] for k, v in fields.items()}, n_seg)
+            out.record(
+                index[fin], z_start[fin], {k: v[fin] for k, v in fields.items()}, n_seg, ends[0][fin]
+            )
             keep = (~done).nonzero().squeeze(-1)
             if keep.numel() == 0:
                 return

@@ -147,13 +147,20 @@ class ResultBuilder:
         )
         self.n_out = n_segments
 
-    def record(self, index, z_start, fields, n_segments):
-        """Store the pairs ``index`` solved with ``n_segments`` segments."""
+    def record(self, index, z_start, fields, n_segments, jacobian=None):
+        """Store the pairs ``index`` solved with ``n_segments`` segments.
+
+        ``jacobian``: the chart's Jacobians at ``z_start`` ``[k, D, d]``,
+        when known (else the velocities are pushed forward by the decoder).
+        """
         if index.numel() == 0:
             return
         nodes = fields.pop("nodes")
         # Rescale the velocity so that its metric norm is the distance.
-        _, pushed = self.chart.pushforward(z_start.contiguous(), fields["log"])
+        if jacobian is None:
+            _, pushed = self.chart.pushforward(z_start.contiguous(), fields["log"])
+        else:
+            pushed = (jacobian @ fields["log"][..., None]).squeeze(-1)
         speed = torch.linalg.vector_norm(pushed, dim=-1).clamp_min(torch.finfo(pushed.dtype).tiny)
         fields["log"] = fields["log"] * (fields["length"] / speed)[:, None]
         fields["log_error"] = fields["log_error"] * (fields["length"] / speed)
