@@ -25,12 +25,11 @@ from geomstats_gen.core.jets import jet_of
 __all__ = ["LowPrecisionTwin"]
 
 
-def _weights(decoder, first=False):
-    # parameters and buffers (not state_dict(), several times dearer: this
-    # runs at every solve); with ``first``, only the first of them (or none)
+def _weights(decoder):
+    # parameters and buffers, lazily (not state_dict(), several times
+    # dearer: this runs at every solve)
     tensors = itertools.chain(decoder.parameters(), decoder.buffers())
-    floating = (t for t in tensors if t.is_floating_point())
-    return list(itertools.islice(floating, 1)) if first else list(floating)
+    return (t for t in tensors if t.is_floating_point())
 
 
 class LowPrecisionTwin:
@@ -71,11 +70,12 @@ class LowPrecisionTwin:
         if not isinstance(decoder, torch.nn.Module):
             return None
         # the first floating weight decides for most decoders (float32 ones
-        # at every solve), without listing them all
-        first = next(iter(_weights(decoder, first=True)), None)
+        # at every solve), before the others are listed
+        floating = _weights(decoder)
+        first = next(floating, None)
         if first is None or first.dtype != torch.float64:
             return None
-        weights = _weights(decoder)
+        weights = [first, *floating]
         if any(t.dtype != torch.float64 for t in weights):
             return None
         key = self._version_key(weights)
