@@ -167,8 +167,9 @@ def test_warm_start_continues_training():
                     random_state=0).fit(X)
     first = list(model.history_)
     weights = model.net_.decoder[0].weight.detach().clone()
-    model.fit(X)
+    model.fit(X)  # trains the weights again (frozen between fits)
     assert len(model.history_) == 4 and model.history_[:2] == first
+    assert not any(p.requires_grad for p in model.net_.parameters())
     assert not np.allclose(weights.numpy(), model.net_.decoder[0].weight.detach().numpy())
     cold = VAE(n_components=2, hidden_sizes=(16,), epochs=2, random_state=0).fit(X)
     cold.fit(X)

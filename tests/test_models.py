@@ -61,6 +61,24 @@ def test_training_improves_elbo(cls, digits, fitted):
     assert model.batch_size_ == 50 and model.n_train_ == 200
 
 
+def test_fitted_weights_are_constants_for_the_geometry(digits, fitted, tmp_path):
+    # Geomstats' gradient-based estimators (GeodesicRegression) differentiate
+    # exp and squared_dist in the latent codes and call loss.backward(): the
+    # fitted weights get no gradient (no wasted work, no .grad left on them).
+    model = fitted[VAE]
+    assert not any(p.requires_grad for p in model.net_.parameters())
+    space = model.manifold()
+    codes = torch.as_tensor(model.transform(digits[:3]), dtype=F64)
+    v = torch.tensor([[0.2, -0.1]], dtype=F64, requires_grad=True)
+    loss = space.metric.squared_dist(space.metric.exp(v * 1.0, codes[0]), codes[1:]).sum()
+    loss.backward()
+    assert v.grad is not None and bool(torch.isfinite(v.grad).all()) and float(v.grad.abs().sum()) > 0
+    assert all(p.grad is None for p in model.net_.parameters())
+    model.save(tmp_path / "vae.pt")
+    loaded = VAE.load(tmp_path / "vae.pt")
+    assert not any(p.requires_grad for p in loaded.net_.parameters())
+
+
 @pytest.mark.parametrize("cls", MODELS)
 def test_transform_and_inverse_transform_shapes(cls, digits, fitted):
     model = fitted[cls]
@@ -238,7 +256,8 @@ def test_gaussian_likelihood(digits):
     untrained = VAE(2, likelihood="gaussian", epochs=0, random_state=0, **SMALL).fit(scaled)
     assert model.score(scaled) > untrained.score(scaled)
     assert not any(isinstance(m, torch.nn.Sigmoid) for m in model.mean_decoder_.modules())
-    assert model.net_.log_std.requires_grad  # learned
+    assert "log_std" in dict(model.net_.named_parameters())  # learned
+    assert float(model.net_.log_std) != float(untrained.net_.log_std)
     fixed = VAE(2, likelihood="gaussian", obs_std=0.5, epochs=1, random_state=0, **SMALL)
     fixed.fit(scaled)
     assert float(fixed.net_.log_std) == pytest.approx(np.log(0.5))

@@ -308,7 +308,11 @@ class VAE(LatentMetricsMixin, InferenceMixin, TransformerMixin, BaseEstimator):
 
     def _set_fitted(self, net, *, n_features, images, channels, history, batch_size,
                     n_train, device):
-        net.eval()
+        # A fitted model's weights are constants: geometry differentiated in
+        # the latent codes (Geomstats' gradient-based estimators) then skips
+        # their gradients and leaves no ``.grad`` on them (``fit`` with
+        # ``warm_start`` turns them back on to train).
+        net.eval().requires_grad_(False)
         self.net_ = net
         self.mean_decoder_ = net.make_mean_decoder()
         self.n_features_in_ = int(n_features)

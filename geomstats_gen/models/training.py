@@ -48,7 +48,7 @@ def train_epochs(net, data, loss_fn, *, epochs, batch_size, learning_rate, gener
 
         bar = epoch_range = tqdm(epoch_range, desc=desc, unit="epoch")
     history = []
-    net.train()
+    net.train().requires_grad_(True)
     try:
         for epoch in epoch_range:
             perm = torch.randperm(n_samples, generator=generator).to(data.device)
@@ -69,6 +69,7 @@ def train_epochs(net, data, loss_fn, *, epochs, batch_size, learning_rate, gener
             if bar is not None:
                 bar.set_postfix(loss=f"{mean_loss:.4g}")
     finally:
+        optimizer.zero_grad(set_to_none=True)  # no gradients left on the fitted weights
         if bar is not None:
             bar.close()
     return history
