@@ -69,11 +69,23 @@ def test_fitted_weights_are_constants_for_the_geometry(digits, fitted, tmp_path)
     assert not any(p.requires_grad for p in model.net_.parameters())
     space = model.manifold()
     codes = torch.as_tensor(model.transform(digits[:3]), dtype=F64)
-    v = torch.tensor([[0.2, -0.1]], dtype=F64, requires_grad=True)
-    loss = space.metric.squared_dist(space.metric.exp(v * 1.0, codes[0]), codes[1:]).sum()
-    loss.backward()
-    assert v.grad is not None and bool(torch.isfinite(v.grad).all()) and float(v.grad.abs().sum()) > 0
+
+    def grad_in_codes():
+        v = torch.tensor([[0.2, -0.1]], dtype=F64, requires_grad=True)
+        space.metric.squared_dist(space.metric.exp(v, codes[0]), codes[1:]).sum().backward()
+        return v.grad
+
+    frozen = grad_in_codes()
     assert all(p.grad is None for p in model.net_.parameters())
+    # the same gradient in the codes as with the weights tracked, to the last bit
+    model.net_.requires_grad_(True)
+    try:
+        tracked = grad_in_codes()
+        assert any(p.grad is not None for p in model.net_.parameters())
+    finally:
+        model.net_.requires_grad_(False).zero_grad(set_to_none=True)
+    assert float(frozen.abs().sum()) > 0
+    torch.testing.assert_close(frozen, tracked, rtol=0, atol=0)
     model.save(tmp_path / "vae.pt")
     loaded = VAE.load(tmp_path / "vae.pt")
     assert not any(p.requires_grad for p in loaded.net_.parameters())
