@@ -65,7 +65,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import geomstats_gen  # noqa: E402,F401  (selects Geomstats' pytorch backend first)
 import torch  # noqa: E402
-from _timing import format_seconds, print_table, timed_call  # noqa: E402
+from _timing import format_seconds, interleaved_best, print_table, timed_call  # noqa: E402
 
 from geomstats_gen import GeneratedManifold, SphereChart, make_mlp  # noqa: E402
 
@@ -199,24 +199,21 @@ def bench_ours(sizes, dtype, a, b, ref, n_asym, n_nodes=None):
         moved = torch.randn(a_in.shape, generator=torch.Generator().manual_seed(1), dtype=F64)
         moved = moved.to(dtype)
         metric.parallel_transport(moved[:2], a_in[:2], direction=warm.log)
-        # The four timings interleaved, best of ROUNDS rounds (the ratios
-        # between them are the targets; one timing each moved them by up to
-        # 30 % from run to run on a shared 2-core machine).
-        log_s = exp_s = transport_s = single_s = float("inf")
-        for _ in range(ROUNDS):
-            result, seconds = timed_call(lambda: metric.connecting_geodesic(b_in, a_in))
-            log_s = min(log_s, seconds)
-            end, seconds = timed_call(lambda: metric.exp(result.log, a_in))
-            exp_s = min(exp_s, seconds)
-            _, seconds = timed_call(
-                lambda: metric.parallel_transport(moved, a_in, direction=result.log)
-            )
-            transport_s = min(transport_s, seconds)
-            # One pair per call (Geomstats' estimators call dist pair by pair).
-            _, seconds = timed_call(
-                lambda: [metric.dist(b_in[i], a_in[i]) for i in range(N_SINGLE)]
-            )
-            single_s = min(single_s, seconds)
+        # The exp and the transport take the computed logs; the four
+        # timings are interleaved, best of ROUNDS rounds (the ratios between
+        # them are the targets; one timing each moved them by up to 30 % from
+        # run to run on a shared 2-core machine).
+        result = metric.connecting_geodesic(b_in, a_in)
+        (log_s, exp_s, transport_s, single_s), (_, end, _, _) = interleaved_best(
+            [
+                lambda: metric.connecting_geodesic(b_in, a_in),
+                lambda: metric.exp(result.log, a_in),
+                lambda: metric.parallel_transport(moved, a_in, direction=result.log),
+                # One pair per call (Geomstats' estimators call dist pair by pair).
+                lambda: [metric.dist(b_in[i], a_in[i]) for i in range(N_SINGLE)],
+            ],
+            ROUNDS,
+        )
         back = metric.connecting_geodesic(a_in[:n_asym], b_in[:n_asym], warn=False)
     notes = []
     n_unconv = int((~result.converged).sum())
