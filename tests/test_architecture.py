@@ -26,6 +26,7 @@ LAYERS = {
     "geomstats_gen.curvature": 2,
     "geomstats_gen.metric": 3,
     "geomstats_gen.metric_curvature": 3,
+    "geomstats_gen.metric_geodesics": 3,
     "geomstats_gen.manifold": 3,
     "geomstats_gen": 4,  # everything else: measures, learning, models, report, cli ...
 }
