@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch  # noqa: E402
 
 import geomstats_gen  # noqa: E402,F401
-from _timing import best_of, format_seconds, print_table  # noqa: E402
+from _timing import format_seconds, interleaved_best, print_table  # noqa: E402
 from geomstats_gen import (  # noqa: E402
     EnsembleDecoder,
     FisherRaoDecoder,
@@ -61,10 +61,10 @@ def main(argv=None):
             (f"metric_matrix ({n_points} points)", lambda s: s.metric.metric_matrix(z)),
             (f"log ({n_pairs} pairs)", lambda s: s.metric.log(b, a)),
         ):
-            times = [float("inf")] * len(spaces)
-            for _ in range(3):  # interleaved
-                for k, space in enumerate(spaces):
-                    times[k] = min(times[k], best_of(lambda: call(space), repeat=1))
+            calls = [lambda s=s: call(s) for s in spaces]
+            for fn in calls:  # first-call overheads, untimed
+                fn()
+            times, _ = interleaved_best(calls, 3)
             total = sum(times[1:])
             rows.append([name, label, format_seconds(times[0]), format_seconds(total),
                          f"{times[0] / total:.2f}"])
