@@ -8,6 +8,22 @@ measure what a user gets out of the box).
 import time
 
 
+class CountedField:
+    """A field ``f(t, state)`` that counts its calls and the rows it evaluates.
+
+    ``state`` is a tuple of ``[n, ...]`` tensors (ours) or one ``[n, ...]``
+    tensor (torchdiffeq's); ``rows`` adds up ``n`` over the calls.
+    """
+
+    def __init__(self, field):
+        self.field, self.calls, self.rows = field, 0, 0
+
+    def __call__(self, t, state):
+        self.calls += 1
+        self.rows += (state[0] if isinstance(state, (tuple, list)) else state).shape[0]
+        return self.field(t, state)
+
+
 def best_of(fn, repeat=3, warmup=1):
     """Best wall-clock time of ``fn()`` over ``repeat`` runs, in seconds.
 

@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import geomstats_gen  # noqa: E402,F401  (selects Geomstats' pytorch backend first)
 import torch  # noqa: E402
-from _timing import format_seconds, interleaved_best, print_table  # noqa: E402
+from _timing import CountedField, format_seconds, interleaved_best, print_table  # noqa: E402
 from bench_geodesics import latent_dim_of, make_decoder, sample_pairs  # noqa: E402
 
 from geomstats_gen import GeneratedManifold  # noqa: E402
@@ -51,20 +51,9 @@ FACTORS = (1.0, 3.0, 10.0)
 TARGET_EXP = 1.5
 
 
-class _Counted:
-    """A field that counts the rows it evaluates."""
-
-    def __init__(self, field):
-        self.field, self.rows = field, 0
-
-    def __call__(self, t, state):
-        self.rows += state[0].shape[0]
-        return self.field(t, state)
-
-
 def evaluations_per_vector(solver, v, z):
     """Field evaluations per vector of one exp of ``v`` at ``z`` (the solver's chart and tolerances)."""
-    counted = _Counted(geodesic_field(solver.chart))
+    counted = CountedField(geodesic_field(solver.chart))
     work_v, work_z = (solver.chart.to_work(x) for x in (v, z))
     with torch.no_grad():
         solver.integrate_field(counted, (work_z, work_v))
@@ -81,7 +70,7 @@ def bench_row(sizes, dtype, n_pairs, rounds):
     metric.exp(warm.log, a_in[:2])
     log = metric.connecting_geodesic(b_in, a_in, warn=False).log
     default = GeodesicODEExpSolver(space)
-    rtol, atol = default._adaptive_tolerances(dtype)
+    rtol, atol = default.tolerances(dtype)
     solvers = [GeodesicODEExpSolver(space, rtol=f * rtol, atol=f * atol) for f in FACTORS]
     reference = GeodesicODEExpSolver(
         GeneratedManifold(make_decoder(sizes, F64), dim), rtol=1e-13, atol=1e-14

@@ -29,7 +29,7 @@ import torch  # noqa: E402
 import torchdiffeq  # noqa: E402  (optional: run.py skips the script without it)
 
 import geomstats_gen  # noqa: E402,F401
-from _timing import format_seconds, interleaved_best, print_table  # noqa: E402
+from _timing import CountedField, format_seconds, interleaved_best, print_table  # noqa: E402
 from bench_geodesics import make_decoder, sample_pairs  # noqa: E402
 from geomstats_gen.core.chart import DecoderChart  # noqa: E402
 from geomstats_gen.geometry.equations import (  # noqa: E402
@@ -44,17 +44,6 @@ DECODERS = [
     ("MLP 2->64->256->784 f32", [2, 64, 256, 784], F32),
     ("sphere chart r=1 f64", None, F64),
 ]
-
-
-class _Counted:
-    """A field that counts its evaluations."""
-
-    def __init__(self, field):
-        self.field, self.calls = field, 0
-
-    def __call__(self, t, state):
-        self.calls += 1
-        return self.field(t, state)
 
 
 def _flat(field, sizes):
@@ -77,23 +66,23 @@ def _workloads(chart, z, v, w, n_steps):
     grid = torch.linspace(0.0, 1.0, n_steps + 1, dtype=z.dtype)
 
     def ours_dopri():
-        field = _Counted(geo)
+        field = CountedField(geo)
         end, _ = dopri5(field, (z, v), rtol, atol, 1000)
         return end, field.calls
 
     def theirs_dopri():
-        field = _Counted(_flat(geo, [dim, dim]))
+        field = CountedField(_flat(geo, [dim, dim]))
         y = torchdiffeq.odeint(field, torch.cat([z, v], -1), times, method="dopri5",
                                rtol=rtol, atol=atol)
         return y[-1, :, :dim], field.calls
 
     def ours_rk4():
-        field = _Counted(joint)
+        field = CountedField(joint)
         _, _, out = rk4(field, (z, v, w), n_steps)
         return out, field.calls
 
     def theirs_rk4():
-        field = _Counted(_flat(joint, [dim, dim, dim]))
+        field = CountedField(_flat(joint, [dim, dim, dim]))
         y = torchdiffeq.odeint(field, torch.cat([z, v, w], -1), grid, method="rk4")
         return y[-1, :, 2 * dim:], field.calls
 

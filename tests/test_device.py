@@ -125,3 +125,38 @@ def test_model_fits_on_the_device_and_is_analysed(device, tmp_path):
 def test_cuda_requested_without_a_gpu_says_so(tmp_path):
     with pytest.raises((RuntimeError, ValueError, SystemExit), match="(?i)cuda"):
         VAE(n_components=2, epochs=1, device="cuda").fit(load_digits().data[:50])
+
+
+def test_adaptive_steps_synchronise_once_per_step(device):
+    """A step of the adaptive integrator transfers to the host once (whether
+    to stop), not once per boolean-mask gather of the running rows: on a GPU
+    each such gather waits for the device. The field here has no
+    synchronisation of its own."""
+    if device != "cuda":
+        pytest.skip("host-device synchronisation exists on CUDA only")
+    from geomstats_gen.geometry.adaptive import dop853
+
+    calls = []
+
+    def field(t, state):  # x'' = -w^2 x, elementwise
+        calls.append(1)
+        x, v, w = state
+        return v, -(w**2) * x, torch.zeros_like(w)
+
+    w = torch.full((8, 1), 3.0, dtype=F64, device=device)
+    state = (torch.ones_like(w), torch.zeros_like(w), w)
+    dop853(field, state, 1e-10, 1e-11, 1000)  # first call: the coefficients go to the device
+    calls.clear()
+    torch.cuda.set_sync_debug_mode("warn")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            end = dop853(field, state, 1e-10, 1e-11, 1000)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    syncs = sum("synchroniz" in str(c.message) for c in caught)
+    steps = (len(calls) - 1) // 12
+    assert steps >= 5
+    # The rows finish together: one exit, with its gathers (about 15).
+    assert syncs <= steps + 20, (syncs, steps)
+    _same(end[0].cpu(), torch.cos(w.cpu() * 1.0), atol=1e-8)

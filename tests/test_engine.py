@@ -17,6 +17,7 @@
 """
 
 import math
+import warnings
 
 import pytest
 import torch
@@ -271,6 +272,46 @@ def test_dop853_dense_output_is_seventh_order_accurate():
     exact = torch.cos(state[2] * times[None, :])
     torch.testing.assert_close(dense[0][..., 0], exact, atol=5e-9, rtol=0)
     torch.testing.assert_close(dense[0][:, -1], end, atol=0, rtol=0)
+
+
+def test_rows_that_finish_stop_or_hit_the_cap_leave_the_batch_one_by_one():
+    """Rows of one batch end at different steps: each ends where it ends
+    alone (to the last bit), the capped one is counted and left where the
+    cap stopped it, and the dense output of a stopped row keeps its state at
+    every later time."""
+    from geomstats_gen.exceptions import ConvergenceWarning
+
+    rates = [0.5, 2.0, 40.0]  # 40: six periods on [0, 1], far more steps
+    field, state, _ = _oscillators(rates)
+
+    def alone(i, **kw):
+        one = tuple(s[i : i + 1] for s in state)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return dop853(field, one, 1e-10, 1e-11, 30, **kw)
+
+    with pytest.warns(ConvergenceWarning, match="1 of 3 trajectories reached max_steps=30"):
+        end = dop853(field, state, 1e-10, 1e-11, 30)
+    for i in range(3):
+        assert torch.equal(end[0][i], alone(i)[0][0]) and torch.equal(end[1][i], alone(i)[1][0])
+    torch.testing.assert_close(end[0][:2, 0], torch.cos(torch.tensor(rates[:2], dtype=F64)),
+                               atol=1e-9, rtol=0)
+    assert abs(float(end[0][2, 0]) - math.cos(40.0)) > 1e-3  # capped short of t = 1
+
+    # x crosses zero at t = pi / 4 for the rate 2: that row stops there.
+    times = torch.tensor([0.25, 0.5, 0.9, 1.0], dtype=F64)
+    two = tuple(s[:2] for s in state)
+    (end, stopped, dense) = dop853(
+        field, two, 1e-10, 1e-11, 1000, stop=lambda s: s[0][:, 0] < 0, times=times
+    )
+    assert stopped.tolist() == [False, True]
+    assert -0.2 < float(end[0][1, 0]) < 0.0
+    exact = torch.cos(two[2] * times[None, :])
+    torch.testing.assert_close(dense[0][0, :, 0], exact[0], atol=1e-9, rtol=0)
+    torch.testing.assert_close(dense[0][1, :2, 0], exact[1, :2], atol=1e-9, rtol=0)
+    assert torch.equal(dense[0][1, 2:, 0], end[0][1].expand(2))  # frozen after the stop
+    single = alone(1, stop=lambda s: s[0][:, 0] < 0, times=times)
+    assert torch.equal(single[0][0][0], end[0][1]) and bool(single[1][0])
 
 
 def test_exp_methods_agree_on_the_sphere_to_their_tolerance():

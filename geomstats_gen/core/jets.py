@@ -217,8 +217,11 @@ class SequentialJet(Jet):
 
     def usable(self):
         """Whether the jet computes what the module's forward does, now."""
+        if _global_hooks():  # once, not per layer: this runs at every derivative call
+            return False
         return not any(
-            hooked(layer) or (type(layer) is nn.Dropout and layer.training and layer.p > 0)
+            layer._forward_hooks or layer._forward_pre_hooks
+            or (type(layer) is nn.Dropout and layer.training and layer.p > 0)
             for layer in self._all
         )
 

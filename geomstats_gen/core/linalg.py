@@ -22,8 +22,13 @@ def _solve_dtype(dtype):
     return torch.float64 if dtype in _LOW_PRECISION else dtype
 
 
+def _as(tensor, dtype):
+    """``tensor.to(dtype)``, without a dispatch when it already has it (the hot paths)."""
+    return tensor if tensor.dtype == dtype else tensor.to(dtype)
+
+
 def _gram(jac):
-    jac = jac.to(_solve_dtype(jac.dtype))
+    jac = _as(jac, _solve_dtype(jac.dtype))
     return jac, jac.transpose(-1, -2) @ jac
 
 
@@ -48,9 +53,9 @@ def cholesky_or_identity(matrix):
 def _cholesky_solve(gram, rhs):
     """``gram^{-1} rhs`` by Cholesky, by pseudo-inverse where ``gram`` is singular."""
     factor, info = torch.linalg.cholesky_ex(gram)
-    bad = info != 0
-    if not bool(bad.any()):  # the common case, without masks
+    if not bool(info.any()):  # the common case (every info 0), without masks
         return torch.cholesky_solve(rhs, factor)
+    bad = info != 0
     out = torch.cholesky_solve(rhs, cholesky_or_identity(gram)[0])  # rare: factor again
     # singular: pseudo-inverse; non-finite (a decoder that overflowed): NaN
     # answers, never an eigen-solver failure on NaN input
@@ -81,8 +86,7 @@ def pullback_solve(jac, rhs):
     if vector:
         rhs = rhs.unsqueeze(-1)
     jac_w, gram = _gram(jac)
-    coords = _cholesky_solve(gram, jac_w.transpose(-1, -2) @ rhs.to(jac_w.dtype))
-    coords = coords.to(jac.dtype)
+    coords = _as(_cholesky_solve(gram, jac_w.transpose(-1, -2) @ _as(rhs, jac_w.dtype)), jac.dtype)
     return coords.squeeze(-1) if vector else coords
 
 

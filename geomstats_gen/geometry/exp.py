@@ -78,7 +78,18 @@ class GeodesicODEExpSolver(ExpSolver):
         check_positive_int(self.max_steps, "max_steps")
         check_choice(self.method, "method", EXP_METHODS)
 
-    def _adaptive_tolerances(self, dtype):
+    def tolerances(self, dtype):
+        """``(rtol, atol)`` of the adaptive methods for a state of ``dtype`` (the defaults where unset).
+
+        Parameters
+        ----------
+        dtype : torch.dtype
+            The working dtype (the decoder's).
+
+        Returns
+        -------
+        rtol, atol : float
+        """
         f64 = dtype == torch.float64
         defaults = (1e-8, 1e-9) if f64 else (3e-6, 3e-7)
         rtol = self.rtol if self.rtol is not None else defaults[0]
@@ -109,7 +120,7 @@ class GeodesicODEExpSolver(ExpSolver):
         self._check_settings()
         if self.method not in ADAPTIVE_METHODS:
             return rk4(field, state, self.n_steps)
-        rtol, atol = self._adaptive_tolerances(state[0].dtype)
+        rtol, atol = self.tolerances(state[0].dtype)
         return adaptive_rk(field, state, rtol, atol, self.max_steps, self.method, what=what)
 
     def integrate(self, z, v, times=None):
@@ -137,7 +148,7 @@ class GeodesicODEExpSolver(ExpSolver):
         field = geodesic_field(self.chart)
         if self.method == "rk4":
             return rk4(field, (z, v), self.n_steps)
-        rtol, atol = self._adaptive_tolerances(z.dtype)
+        rtol, atol = self.tolerances(z.dtype)
         radius = self.chart.domain_radius
         if radius is None:
             out = adaptive_rk(

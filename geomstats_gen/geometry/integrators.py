@@ -51,7 +51,9 @@ class StageBuffer:
 
     A combination ``h sum_i c_i k_i`` is one product with the coefficient
     vector per state tensor (instead of a multiply-add per stage, as in
-    :func:`combination`): the adaptive pairs' many stages.
+    :func:`combination`): the adaptive pairs' many stages. Each buffer keeps
+    a flat ``[s, n * ...]`` view, so a combination is a slice, one
+    matrix-vector product and a view.
 
     Parameters
     ----------
@@ -65,8 +67,14 @@ class StageBuffer:
 
     def __init__(self, k1, size, h):
         self.buffers = [k.new_empty((size,) + tuple(k.shape)) for k in k1]
+        self._flat = [buffer.view(size, -1) for buffer in self.buffers]
         self.count = 0
-        self.steps = [expand(h.to(k.dtype), k) for k in k1]  # h per row, broadcastable
+        steps = {}  # h per row, broadcastable; one per dtype and rank
+        for k in k1:
+            key = (k.dtype, k.ndim)
+            if key not in steps:
+                steps[key] = expand(h.to(k.dtype), k)
+        self.steps = [steps[(k.dtype, k.ndim)] for k in k1]
         self.add(k1)
 
     def add(self, derivative):
@@ -75,11 +83,11 @@ class StageBuffer:
         self.count += 1
 
     def _sums(self, coefs):
-        """``sum_i coefs_i k_i`` per state tensor (one matrix-vector product each)."""
+        """``sum_i coefs_i k_i`` per state tensor, ``coefs [m]`` over the first ``m`` stages."""
         m = coefs.shape[0]
         return [
-            (coefs @ buffer[:m].reshape(m, -1)).reshape(buffer.shape[1:])
-            for buffer in self.buffers
+            (coefs @ flat[:m]).view(buffer.shape[1:])
+            for buffer, flat in zip(self.buffers, self._flat)
         ]
 
     def combination(self, coefs):
