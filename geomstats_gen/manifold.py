@@ -11,7 +11,7 @@ import torch
 from geomstats.geometry.base import ImmersedSet
 from geomstats.geometry.euclidean import Euclidean
 
-from geomstats_gen.core import autodiff
+from geomstats_gen.core.chunking import DEFAULT_MAX_ELEMENTS
 from geomstats_gen.core.chart import DecoderChart
 from geomstats_gen.core.checks import (
     as_points,
@@ -128,7 +128,7 @@ class GeneratedManifold(ImmersedSet):
         decoder,
         latent_dim,
         chunk_size=None,
-        max_elements=autodiff.DEFAULT_MAX_ELEMENTS,
+        max_elements=DEFAULT_MAX_ELEMENTS,
         domain_radius=None,
         equip=True,
         cond_limit=None,

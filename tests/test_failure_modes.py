@@ -27,7 +27,7 @@ from geomstats_gen import (
     make_mlp,
 )
 from geomstats_gen import curvature, datasets, measures, transport
-from geomstats_gen.core import autodiff
+from geomstats_gen.core import chunking
 from geomstats_gen.core.checks import default_cond_limit, jacobian_condition
 from geomstats_gen.geodesics import ConvergenceWarning
 
@@ -181,8 +181,8 @@ def test_non_convergence_warns_flags_and_stays_finite():
 # Batches too large for memory: chunking with a documented bound
 # ----------------------------------------------------------------------
 def test_chunk_bound_is_documented_and_respected():
-    assert autodiff.chunk_size_for(10, max_elements=100) == 10
-    assert autodiff.chunk_size_for(1000, max_elements=100) == 1  # never 0
+    assert chunking.chunk_size_for(10, max_elements=100) == 10
+    assert chunking.chunk_size_for(1000, max_elements=100) == 1  # never 0
     space = GeneratedManifold(make_mlp([3, 8, 20], dtype=F64, seed=2), 3, max_elements=120)
     # a Jacobian chunk holds at most max_elements numbers: 120 // (20 * 3) = 2 points
     assert space.chart.chunk(space.embedding_dim * space.latent_dim) == 2

@@ -25,7 +25,7 @@ import warnings
 
 import torch
 
-from geomstats_gen.core import autodiff
+from geomstats_gen.core.chunking import DEFAULT_MAX_ELEMENTS, chunk_size_for
 from geomstats_gen.core.checks import (
     HALF_DTYPES,
     as_points,
@@ -119,7 +119,7 @@ class DecoderChart(ChartDerivatives):
         decoder,
         latent_dim,
         chunk_size=None,
-        max_elements=autodiff.DEFAULT_MAX_ELEMENTS,
+        max_elements=DEFAULT_MAX_ELEMENTS,
         domain_radius=None,
         cond_limit=None,
         dtype=None,
@@ -244,7 +244,7 @@ class DecoderChart(ChartDerivatives):
         """Points per chunk for a computation with this many elements per point."""
         if self.chunk_size is not None:
             return self.chunk_size
-        return autodiff.chunk_size_for(elements_per_point, self.max_elements)
+        return chunk_size_for(elements_per_point, self.max_elements)
 
     # ------------------------------------------------------------------
     # The round trip of a public computation

@@ -13,6 +13,7 @@ Jacobians for preconditioners (:mod:`~geomstats_gen.core.twin`).
 import torch
 
 from geomstats_gen.core import autodiff, reverse
+from geomstats_gen.core.chunking import chunked
 
 __all__ = ["ChartDerivatives"]
 
@@ -45,7 +46,7 @@ class ChartDerivatives:
         jet = self.jet()
         if jet is not None:
             chunk = self.chunk(self.embedding_dim * self.latent_dim)
-            return autodiff.chunked(jet.value_and_jacobian, chunk, z)
+            return chunked(jet.value_and_jacobian, chunk, z)
         return autodiff.value_and_jacobian(
             self.decode,
             z,
@@ -86,7 +87,7 @@ class ChartDerivatives:
         if jet is not None:
             dim = self.latent_dim
             chunk = self.chunk(self.embedding_dim * (dim + dim * (dim + 1) // 2 + dim * dim))
-            return autodiff.chunked(jet.hessian, chunk, z)
+            return chunked(jet.hessian, chunk, z)
         return autodiff.hessian(
             self.decode, z, chunk_size=self.chunk(self.embedding_dim * self.latent_dim**2)
         )
@@ -95,7 +96,7 @@ class ChartDerivatives:
         """``(g(z), J(z) v)``, each ``[n, D]``."""
         jet = self.jet()
         if jet is not None:
-            value, first = autodiff.chunked(
+            value, first = chunked(
                 jet.pushforward_many, self.chunk(2 * self.embedding_dim), z, v[:, None]
             )
             return value, first[:, 0]
@@ -108,7 +109,7 @@ class ChartDerivatives:
         jet = self.jet()
         if jet is not None:
             chunk = self.chunk(self.embedding_dim * (vs.shape[0] + 1))
-            return autodiff.chunked(jet.pushforward_many, chunk, z, vs.movedim(0, 1))[1].movedim(1, 0)
+            return chunked(jet.pushforward_many, chunk, z, vs.movedim(0, 1))[1].movedim(1, 0)
         return autodiff.pushforward_many(
             self.decode, z, vs, chunk_size=self.chunk(self.embedding_dim * vs.shape[0])
         )
@@ -119,8 +120,8 @@ class ChartDerivatives:
         if jet is not None:
             chunk = self.chunk(self.embedding_dim * 4)
             if w is v:
-                return autodiff.chunked(lambda zz, vv: jet.second_derivative(zz, vv, vv), chunk, z, v)
-            return autodiff.chunked(jet.second_derivative, chunk, z, v, w)
+                return chunked(lambda zz, vv: jet.second_derivative(zz, vv, vv), chunk, z, v)
+            return chunked(jet.second_derivative, chunk, z, v, w)
         return autodiff.second_derivative(
             self.decode, z, v, w, chunk_size=self.chunk(self.embedding_dim * 3)
         )
@@ -142,7 +143,7 @@ class ChartDerivatives:
                 return jac, second
 
             tensors = (z, vs.movedim(0, 1)) + (() if ws is vs else (ws.movedim(0, 1),))
-            jac, second = autodiff.chunked(one_chunk, chunk, *tensors)
+            jac, second = chunked(one_chunk, chunk, *tensors)
             return jac, second.movedim(1, 0)
         return autodiff.jacobian_and_seconds(
             self.decode, z, vs, ws,
@@ -171,7 +172,7 @@ class ChartDerivatives:
         jet = self.jet()
         if jet is not None:
             chunk = self.chunk(self.embedding_dim * (self.latent_dim + vs.shape[1]))
-            second = autodiff.chunked(
+            second = chunked(
                 lambda *t: jet.second_derivatives(*t, value=False)[2], chunk, z, vs, ws
             )
             return second.transpose(1, 2)
@@ -190,7 +191,7 @@ class ChartDerivatives:
         jet = self.jet()
         if jet is not None and jet.weighted_hessian is not None:
             chunk = self.chunk(self.embedding_dim * self.latent_dim)
-            return autodiff.chunked(jet.weighted_hessian, chunk, z, weights)
+            return chunked(jet.weighted_hessian, chunk, z, weights)
         return autodiff.weighted_hessian(
             self.decode, z, weights, chunk_size=self.chunk(self.embedding_dim * self.latent_dim)
         )

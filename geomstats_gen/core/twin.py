@@ -20,6 +20,7 @@ import itertools
 import torch
 
 from geomstats_gen.core import autodiff
+from geomstats_gen.core.chunking import chunked
 from geomstats_gen.core.jets import jet_of
 
 __all__ = ["LowPrecisionTwin"]
@@ -104,7 +105,7 @@ class LowPrecisionTwin:
             return None
         jet = self._jet
         if jet is not None and jet.usable():
-            return autodiff.chunked(jet.value_and_jacobian, chunk_size, z.to(torch.float32))[1].to(
+            return chunked(jet.value_and_jacobian, chunk_size, z.to(torch.float32))[1].to(
                 z.dtype
             )
 
