@@ -113,9 +113,13 @@ def _global_hooks():
     )
 
 
+def _own_hooks(module):
+    return bool(module._forward_hooks or module._forward_pre_hooks)
+
+
 def hooked(module):
     """Whether forward hooks on ``module``, or global ones, change what its forward computes."""
-    return bool(module._forward_hooks or module._forward_pre_hooks) or _global_hooks()
+    return _own_hooks(module) or _global_hooks()
 
 
 def jet_of(decoder):
@@ -220,8 +224,7 @@ class SequentialJet(Jet):
         if _global_hooks():  # once, not per layer: this runs at every derivative call
             return False
         return not any(
-            layer._forward_hooks or layer._forward_pre_hooks
-            or (type(layer) is nn.Dropout and layer.training and layer.p > 0)
+            _own_hooks(layer) or (type(layer) is nn.Dropout and layer.training and layer.p > 0)
             for layer in self._all
         )
 

@@ -114,7 +114,8 @@ _DOPRI5 = _Pair(
 _DOP853 = _Pair(
     "dop853",
     stages=tuple(
-        (float(_dop853.C[i]), tuple(float(a) for a in _dop853.A[i, :i])) for i in range(1, _dop853.N_STAGES)
+        (float(_dop853.C[i]), tuple(float(a) for a in _dop853.A[i, :i]))
+        for i in range(1, _dop853.N_STAGES)
     ),
     weights=tuple(float(b) for b in _dop853.B),
     errors=(tuple(float(e) for e in _dop853.E5), tuple(float(e) for e in _dop853.E3)),
